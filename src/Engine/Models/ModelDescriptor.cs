@@ -1,0 +1,23 @@
+namespace Microscope.Engine.Models;
+
+/// <summary>One op: a named layer output, its units (channels), its spatial size at the
+/// model's input size, and the ops that feed it (edges of the op graph).</summary>
+public sealed record OpInfo(string Name, int Channels, int Height, int Width, IReadOnlyList<string> Inputs);
+
+/// <summary>What the catalogue, the CLI and the viewer know about a model.</summary>
+public sealed record ModelDescriptor(
+    string Name,
+    string Dataset,
+    int InputSize,
+    string Preprocessing,
+    IReadOnlyList<OpInfo> Ops,
+    long ParameterCount,
+    string? Version,
+    bool RandomWeights)
+{
+    public long UnitCount => Ops.Sum(o => (long)o.Channels);
+}
+
+/// <summary>A request names something the model does not have (op, unit...): the message
+/// says which and suggests near matches.</summary>
+public sealed class UnknownNameException(string message) : ArgumentException(message);

@@ -1,0 +1,102 @@
+using Microscope.Engine.Torch;
+
+namespace Microscope.Engine.Models;
+
+/// <summary>A model as a graph of named nodes in topological order. Some nodes are ops
+/// (the significant layer outputs Microscope shows). Running the graph stops as soon as
+/// every requested node is computed: truncation is exact because later layers cannot
+/// change an earlier op's value.</summary>
+public sealed class ModelGraph
+{
+    public const string Input = "input";
+
+    private sealed record Node(string Name, string[] Inputs, Func<Tensor[], Tensor> Compute);
+
+    private readonly List<Node> _nodes = [];
+    private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal) { [Input] = -1 };
+    private readonly List<string> _ops = [];
+
+    public IReadOnlyList<string> OpNames => _ops;
+    public int NodeCount => _nodes.Count;
+
+    /// <summary>How many nodes the last <see cref="Run"/> on this thread evaluated (tests and
+    /// the bench use it to show truncation).</summary>
+    [ThreadStatic] private static int _lastEvaluated;
+    public static int LastNodesEvaluated => _lastEvaluated;
+
+    public string Add(string name, string[] inputs, Func<Tensor[], Tensor> compute, bool isOp = false)
+    {
+        if (_index.ContainsKey(name)) throw new InvalidOperationException($"node '{name}' defined twice");
+        foreach (var i in inputs)
+            if (!_index.ContainsKey(i)) throw new InvalidOperationException($"node '{name}' reads '{i}', which is not defined yet");
+        _index[name] = _nodes.Count;
+        _nodes.Add(new Node(name, inputs, compute));
+        if (isOp) _ops.Add(name);
+        return name;
+    }
+
+    public string Add(string name, string input, Func<Tensor, Tensor> compute, bool isOp = false) =>
+        Add(name, [input], xs => compute(xs[0]), isOp);
+
+    public bool Contains(string name) => _index.ContainsKey(name);
+
+    /// <summary>Evaluates nodes in order until every target is computed. Returns the targets'
+    /// outputs (owned by the caller or the current dispose scope); intermediates are released
+    /// as soon as nothing later reads them.</summary>
+    public IReadOnlyDictionary<string, Tensor> Run(Tensor input, IReadOnlyCollection<string> targets)
+    {
+        if (targets.Count == 0) throw new ArgumentException("no target op given");
+        var last = -1;
+        foreach (var t in targets)
+        {
+            if (!_index.TryGetValue(t, out var i) || i < 0) throw new ArgumentException($"unknown node '{t}'");
+            last = Math.Max(last, i);
+        }
+        var lastUse = new int[_nodes.Count];
+        for (var i = 0; i <= last; i++)
+            foreach (var inp in _nodes[i].Inputs)
+                if (_index[inp] >= 0) lastUse[_index[inp]] = i;
+
+        var wanted = new HashSet<string>(targets, StringComparer.Ordinal);
+        var values = new Tensor?[last + 1];
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (var i = 0; i <= last; i++)
+        {
+            var node = _nodes[i];
+            var args = new Tensor[node.Inputs.Length];
+            for (var a = 0; a < args.Length; a++)
+            {
+                var j = _index[node.Inputs[a]];
+                args[a] = j < 0 ? input : values[j]!;
+            }
+            values[i] = node.Compute(args);
+            if (wanted.Contains(node.Name)) result[node.Name] = values[i]!;
+            foreach (var inp in node.Inputs)
+            {
+                var j = _index[inp];
+                if (j >= 0 && lastUse[j] == i && !wanted.Contains(_nodes[j].Name)) values[j]!.Dispose();
+            }
+            if (lastUse[i] == 0 && i != last && !wanted.Contains(node.Name)) values[i]!.Dispose();
+        }
+        _lastEvaluated = last + 1;
+        return result;
+    }
+
+    /// <summary>The nearest ops (or the input) that feed an op: the edges of the op graph
+    /// the viewer draws.</summary>
+    public IReadOnlyList<string> OpInputs(string op)
+    {
+        var opSet = new HashSet<string>(_ops, StringComparer.Ordinal);
+        var found = new SortedSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var stack = new Stack<string>(_nodes[_index[op]].Inputs);
+        while (stack.Count > 0)
+        {
+            var n = stack.Pop();
+            if (!seen.Add(n)) continue;
+            if (n == Input || opSet.Contains(n)) { found.Add(n); continue; }
+            foreach (var i in _nodes[_index[n]].Inputs) stack.Push(i);
+        }
+        return found.OrderBy(n => n == Input ? -1 : _index[n]).ToList();
+    }
+}

@@ -1,0 +1,166 @@
+using Microscope.Engine.Torch;
+using F = Microscope.Engine.Torch.torch.nn.functional;
+
+namespace Microscope.Engine.Models;
+
+/// <summary>A vision model organism: a graph of named ops, its weights, its input size
+/// and preprocessing. Subclasses (one file per architecture) declare layers in their
+/// constructor with the helpers below; parameter names are "{layer}.weight"/"{layer}.bias".</summary>
+public abstract class VisionModel : IDisposable
+{
+    private ModelDescriptor? _descriptor;
+
+    public abstract string Name { get; }
+    public abstract string Dataset { get; }
+    public abstract int InputSize { get; }
+    public abstract Preprocessing Preprocessing { get; }
+
+    public ParameterStore Parameters { get; } = new();
+    protected ModelGraph Graph { get; } = new();
+    public Device Device { get; private set; } = Device.CPU;
+
+    /// <summary>Short content hash of the loaded weights; null before any are loaded.</summary>
+    public string? Version { get; private set; }
+    public bool RandomWeights { get; private set; }
+    public IReadOnlyList<string> OpNames => Graph.OpNames;
+
+    /// <summary>The weights that ship with the project, if any (the demo model's).</summary>
+    protected virtual IReadOnlyList<NamedArray>? ShippedWeights() => null;
+
+    public void LoadWeights(WeightsSource source, Device device)
+    {
+        switch (source)
+        {
+            case WeightsSource.Random r:
+                Parameters.InitializeRandom(r.Seed);
+                RandomWeights = true;
+                break;
+            case WeightsSource.File f:
+                Parameters.Load(Safetensors.Read(f.Path), $"'{f.Path}'");
+                break;
+            case WeightsSource.Shipped:
+                Parameters.Load(ShippedWeights() ?? throw new InvalidOperationException($"model '{Name}' ships no weights: give a safetensors file"), "shipped with the project");
+                break;
+        }
+        Parameters.MoveTo(device);
+        Device = device;
+        Version = RandomWeights ? $"random-{((WeightsSource.Random)source).Seed}" : Parameters.ContentHash();
+        _descriptor = null;
+    }
+
+    /// <summary>Runs the model on a preprocessed batch, only as far as the last requested op.</summary>
+    public IReadOnlyDictionary<string, Tensor> Forward(Tensor input, IReadOnlyCollection<string> ops) =>
+        Graph.Run(input, ops.Select(ResolveOp).ToList());
+
+    public Tensor Forward(Tensor input, string op) => Forward(input, [op]).Values.Single();
+
+    /// <summary>Canonical op name for a name or one of Microscope's aliases (name + "_0",
+    /// flattened TensorFlow names); unknown names fail with near matches.</summary>
+    public string ResolveOp(string nameOrAlias)
+    {
+        if (OpNames.Contains(nameOrAlias, StringComparer.Ordinal)) return nameOrAlias;
+        foreach (var op in OpNames)
+            if (AliasesOf(op).Contains(nameOrAlias, StringComparer.OrdinalIgnoreCase)) return op;
+        var ci = OpNames.FirstOrDefault(o => o.Equals(nameOrAlias, StringComparison.OrdinalIgnoreCase));
+        if (ci is not null) return ci;
+        throw new UnknownNameException($"model '{Name}' has no op '{nameOrAlias}'{NameSuggestions.Format(nameOrAlias, OpNames)}");
+    }
+
+    public virtual IEnumerable<string> AliasesOf(string op) => [op + "_0"];
+
+    /// <summary>Ops with channels, spatial sizes (from one batch-1 forward at the input size)
+    /// and edges.</summary>
+    public ModelDescriptor Describe()
+    {
+        if (_descriptor is not null) return _descriptor;
+        var ops = new List<OpInfo>();
+        using (torch.no_grad())
+        using (torch.NewDisposeScope())
+        {
+            var input = torch.zeros([1, 3, InputSize, InputSize], device: Device);
+            var acts = Graph.Run(input, OpNames);
+            foreach (var op in OpNames)
+            {
+                var s = acts[op].shape;
+                ops.Add(new OpInfo(op, (int)s[1], s.Length > 2 ? (int)s[2] : 1, s.Length > 3 ? (int)s[3] : 1, Graph.OpInputs(op)));
+            }
+        }
+        return _descriptor = new ModelDescriptor(Name, Dataset, InputSize, Preprocessing.Description, ops,
+            Parameters.ParameterCount, Version, RandomWeights);
+    }
+
+    public void Dispose()
+    {
+        Parameters.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    // ---- layer helpers for architectures ----------------------------------------------
+
+    protected string Conv(string name, string input, int inChannels, int outChannels, int kernel, int stride = 1,
+        int padding = 0, int groups = 1, bool bias = true, bool relu = true, bool op = false)
+    {
+        var w = Declare(name + ".weight", [outChannels, inChannels / groups, kernel, kernel]);
+        var b = bias ? Declare(name + ".bias", [outChannels], ParameterStore.ParameterInit.Zeros) : null;
+        return Graph.Add(name, input, x =>
+        {
+            var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (stride, stride), (padding, padding), groups: groups);
+            if (!relu) return y;
+            using (y) return y.relu();
+        }, op);
+    }
+
+    protected string Linear(string name, string input, int inFeatures, int outFeatures, bool relu = false, bool op = false)
+    {
+        var w = Declare(name + ".weight", [outFeatures, inFeatures]);
+        var b = Declare(name + ".bias", [outFeatures], ParameterStore.ParameterInit.Zeros);
+        return Graph.Add(name, input, x =>
+        {
+            using var flat = x.flatten(1);
+            var y = F.linear(flat, Current(w), Current(b));
+            if (!relu) return y;
+            using (y) return y.relu();
+        }, op);
+    }
+
+    protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false) =>
+        Graph.Add(name, input, x => F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil));
+
+    protected string AvgPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false, bool countIncludePad = true) =>
+        Graph.Add(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad));
+
+    protected string GlobalAvgPool(string name, string input) =>
+        Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)));
+
+    protected string Lrn(string name, string input, int size, double alpha, double beta, double k) =>
+        Graph.Add(name, input, x => F.local_response_norm(x, size, alpha, beta, k));
+
+    protected string Relu(string name, string input, bool op = false) => Graph.Add(name, input, x => x.relu(), op);
+
+    protected string Concat(string name, string[] inputs, bool op = false) => Graph.Add(name, inputs, xs => torch.cat(xs, 1), op);
+
+    protected string Sum(string name, string a, string b, bool op = false) => Graph.Add(name, [a, b], xs => xs[0] + xs[1], op);
+
+    protected string BatchNorm(string name, string input, int channels, double eps = 1e-5, bool scale = true, bool relu = false, bool op = false)
+    {
+        var gamma = scale ? Declare(name + ".weight", [channels], ParameterStore.ParameterInit.Ones) : null;
+        var beta = Declare(name + ".bias", [channels], ParameterStore.ParameterInit.Zeros);
+        var mean = Declare(name + ".running_mean", [channels], ParameterStore.ParameterInit.Zeros);
+        var variance = Declare(name + ".running_var", [channels], ParameterStore.ParameterInit.Ones);
+        return Graph.Add(name, input, x =>
+        {
+            var y = F.batch_norm(x, Current(mean), Current(variance), gamma is null ? null : Current(gamma), Current(beta), eps: eps);
+            if (!relu) return y;
+            using (y) return y.relu();
+        }, op);
+    }
+
+    protected string Declare(string name, long[] shape, ParameterStore.ParameterInit init = ParameterStore.ParameterInit.KaimingNormal)
+    {
+        Parameters.Declare(name, shape, init);
+        return name;
+    }
+
+    /// <summary>Parameters are replaced when moved to a device: layers look them up by name at run time.</summary>
+    protected Tensor Current(string parameter) => Parameters[parameter];
+}

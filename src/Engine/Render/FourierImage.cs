@@ -1,0 +1,94 @@
+using Microscope.Engine.Torch;
+
+namespace Microscope.Engine.Render;
+
+/// <summary>The Fourier image parameterisation with colour decorrelation (lucid/lucent,
+/// "Feature Visualization", Distill 2017): a learnable spectrum per image, scaled by
+/// 1/f^decay, inverse real FFT (orthonormal), divided by 4, decorrelated colours, sigmoid.</summary>
+public sealed class FourierImage : IDisposable
+{
+    /// <summary>Square root of the ImageNet colour covariance (rows R, G, B), from lucid.</summary>
+    private static readonly double[,] ColorCorrelationSqrt =
+    {
+        { 0.26, 0.09, 0.02 },
+        { 0.27, 0.00, -0.05 },
+        { 0.27, -0.09, 0.03 },
+    };
+
+    /// <summary>lucid's "magic" divisor that keeps the initial image's spread small.</summary>
+    private const double Magic = 4.0;
+
+    private readonly Tensor _scale;
+    private readonly Tensor _colorMatrixT;
+    private readonly int _fftWidth;
+
+    public int Batch { get; }
+    public int Height { get; }
+    public int Width { get; }
+
+    /// <summary>The learnable spectrum (B, 3, H, W/2+1 [+1 for odd W], 2): real and imaginary parts.</summary>
+    public Tensor Spectrum { get; }
+
+    public FourierImage(int batch, int height, int width, Random rng, Device device, double initStd = 0.01, double decay = 1.0)
+    {
+        Batch = batch;
+        Height = height;
+        Width = width;
+        // Odd widths keep one more frequency; the inverse FFT is then one pixel wider and cropped.
+        var wf = width / 2 + 1 + (width % 2);
+        _fftWidth = 2 * (wf - 1);
+        var scale = new float[height * wf];
+        var floor = 1.0 / Math.Max(height, width);
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < wf; x++)
+            {
+                var f = Math.Sqrt(Square(FftFreq(x, width)) + Square(FftFreq(y, height)));
+                scale[y * wf + x] = (float)(1.0 / Math.Pow(Math.Max(f, floor), decay));
+            }
+        _scale = torch.tensor(scale, [1, 1, height, wf, 1], device);
+
+        var m = Normalised(ColorCorrelationSqrt);
+        // Pixels are row vectors (…, 3) multiplied by Mᵀ, i.e. each pixel p becomes M p.
+        var mt = new float[9];
+        for (var r = 0; r < 3; r++)
+            for (var c = 0; c < 3; c++) mt[r * 3 + c] = (float)m[c, r];
+        _colorMatrixT = torch.tensor(mt, [3, 3], device);
+
+        Spectrum = torch.randn([batch, 3, height, wf, 2], rng, initStd, device).requires_grad_();
+    }
+
+    /// <summary>numpy.fft.fftfreq(n)[i].</summary>
+    private static double FftFreq(int i, int n) => (i < (n + 1) / 2 ? i : i - n) / (double)n;
+    private static double Square(double v) => v * v;
+
+    private static double[,] Normalised(double[,] m)
+    {
+        var maxNorm = 0.0;
+        for (var c = 0; c < 3; c++)
+            maxNorm = Math.Max(maxNorm, Math.Sqrt(Square(m[0, c]) + Square(m[1, c]) + Square(m[2, c])));
+        var result = new double[3, 3];
+        for (var r = 0; r < 3; r++)
+            for (var c = 0; c < 3; c++) result[r, c] = m[r, c] / maxNorm;
+        return result;
+    }
+
+    /// <summary>The images (B, 3, H, W) in [0, 1], differentiable with respect to <see cref="Spectrum"/>.</summary>
+    public Tensor Image()
+    {
+        using var scaled = Spectrum * _scale;
+        using var full = torch.fft.irfft2(scaled, Height, _fftWidth);
+        using var cropped = _fftWidth == Width ? null : full.narrow(3, 0, Width);
+        using var divided = (cropped ?? full) / Magic;
+        using var channelsLast = divided.permute(0, 2, 3, 1);
+        using var decorrelated = channelsLast.matmul(_colorMatrixT);
+        using var channelsFirst = decorrelated.permute(0, 3, 1, 2);
+        return channelsFirst.sigmoid();
+    }
+
+    public void Dispose()
+    {
+        Spectrum.Dispose();
+        _scale.Dispose();
+        _colorMatrixT.Dispose();
+    }
+}

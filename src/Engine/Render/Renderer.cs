@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using Microscope.Engine.Models;
+using Microscope.Engine.Render.Objectives;
+using Microscope.Engine.Torch;
+using F = Microscope.Engine.Torch.torch.nn.functional;
+
+namespace Microscope.Engine.Render;
+
+/// <summary>One rendered image (CHW floats in [0, 1]) with its objective values.</summary>
+public sealed record RenderedImage(
+    int BatchIndex,
+    float[] Pixels,
+    int Size,
+    double ObjectiveStart,
+    double ObjectiveEnd,
+    float[] Trajectory,
+    IReadOnlyDictionary<int, float[]> Snapshots);
+
+public sealed record RenderResult(IReadOnlyList<RenderedImage> Images, double MsPerStep, double TotalMs, int Steps);
+
+/// <summary>The optimisation loop: parameterised image → transforms → model up to the
+/// objective's ops → objective → Adam step. Seeded and deterministic on one machine.</summary>
+public static class Renderer
+{
+    public static RenderResult Render(VisionModel model, Objective objective, int batch, RenderParameters p,
+        IProgress<int>? progress = null, CancellationToken cancel = default)
+    {
+        var problems = p.Validate();
+        if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+        if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
+
+        var rng = new Random(p.Seed);
+        var device = model.Device;
+        var ops = objective.Ops.Select(model.ResolveOp).ToList();
+        var trajectory = new float[batch][];
+        for (var b = 0; b < batch; b++) trajectory[b] = new float[p.Steps];
+        var snapshots = new Dictionary<int, float[]>[batch];
+        for (var b = 0; b < batch; b++) snapshots[b] = [];
+        var thresholds = new HashSet<int>(p.Thresholds);
+
+        using var image = new FourierImage(batch, p.Size, p.Size, rng, device, p.InitStd, p.Decay);
+        using var adam = new torch.optim.Adam([image.Spectrum], p.LearningRate);
+        var start = Evaluate(model, objective, image);
+
+        var clock = Stopwatch.StartNew();
+        for (var step = 1; step <= p.Steps; step++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            using (torch.NewDisposeScope())
+            {
+                adam.zero_grad();
+                var pixels = image.Image();
+                var x = p.Transforms ? TransformStack.Apply(TransformStack.Standard, pixels, rng) : pixels;
+                var values = objective.Evaluate(model.Forward(ModelInput(model, x), ops));
+                var loss = -values.sum();
+                loss.backward();
+                adam.step();
+                var v = values.data<float>();
+                for (var b = 0; b < batch; b++) trajectory[b][step - 1] = v[b];
+            }
+            if (thresholds.Contains(step) && step != p.Steps)
+            {
+                var snap = Pixels(image);
+                for (var b = 0; b < batch; b++) snapshots[b][step] = snap[b];
+            }
+            progress?.Report(step);
+        }
+        if (device.Type == DeviceType.CUDA) torch.cuda.synchronize(device);
+        var elapsed = clock.Elapsed.TotalMilliseconds;
+
+        var end = Evaluate(model, objective, image);
+        var final = Pixels(image);
+        var images = Enumerable.Range(0, batch)
+            .Select(b => new RenderedImage(b, final[b], p.Size, start[b], end[b], trajectory[b], snapshots[b]))
+            .ToList();
+        return new RenderResult(images, elapsed / p.Steps, elapsed, p.Steps);
+    }
+
+    /// <summary>Upsamples to the model's input size when smaller (bilinear, as lucent),
+    /// then applies the model's preprocessing.</summary>
+    public static Tensor ModelInput(VisionModel model, Tensor rgb)
+    {
+        var s = rgb.shape;
+        using var sized = s[2] < model.InputSize || s[3] < model.InputSize
+            ? F.interpolate(rgb, (model.InputSize, model.InputSize), align_corners: true)
+            : null;
+        return model.Preprocessing.Apply(sized ?? rgb);
+    }
+
+    /// <summary>The objective per batch index on the untransformed images.</summary>
+    public static double[] Evaluate(VisionModel model, Objective objective, FourierImage image)
+    {
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var pixels = image.Image();
+        return Evaluate(model, objective, pixels);
+    }
+
+    /// <summary>The objective per batch index on given RGB images (B, 3, H, W) in [0, 1].</summary>
+    public static double[] Evaluate(VisionModel model, Objective objective, Tensor rgb)
+    {
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var values = objective.Evaluate(model.Forward(ModelInput(model, rgb), objective.Ops.Select(model.ResolveOp).ToList()));
+        return values.data<float>().Select(v => (double)v).ToArray();
+    }
+
+    private static float[][] Pixels(FourierImage image)
+    {
+        using var _ = torch.no_grad();
+        using var scope = torch.NewDisposeScope();
+        var all = image.Image().data<float>();
+        var per = all.Length / image.Batch;
+        return Enumerable.Range(0, image.Batch).Select(b => all.AsSpan(b * per, per).ToArray()).ToArray();
+    }
+}

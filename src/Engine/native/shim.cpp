@@ -1,0 +1,312 @@
+// microscope_torch: a thin C ABI over libtorch for the C# Engine.
+//
+// Rules (see docs/engine.md):
+//  - one function per tensor operation, no logic that belongs in C#;
+//  - no C++ exception crosses the boundary: every entry point returns 0 on success
+//    or 1 on failure, and ms_last_error() gives libtorch's message (thread-local);
+//  - a tensor handle is a heap-allocated torch::Tensor owned by the caller and
+//    released with ms_free; g_live counts them so tests can prove nothing leaks.
+#include <torch/torch.h>
+#include <malloc.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#define MS_API extern "C" __attribute__((visibility("default")))
+
+using torch::Tensor;
+typedef Tensor* T;
+
+namespace {
+thread_local std::string g_error;
+std::atomic<int64_t> g_live{0};
+std::atomic<bool> g_profile{false};
+std::atomic<int64_t> g_profile_ns{0};
+std::atomic<int64_t> g_profile_calls{0};
+
+// Times the body of an entry point when profiling is on: the bench compares this
+// native time with the managed wall time to measure the binding's overhead.
+struct ProfileScope {
+  bool on = g_profile.load(std::memory_order_relaxed);
+  std::chrono::steady_clock::time_point start;
+  ProfileScope() { if (on) start = std::chrono::steady_clock::now(); }
+  ~ProfileScope() {
+    if (!on) return;
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start).count();
+    g_profile_ns.fetch_add(ns, std::memory_order_relaxed);
+    g_profile_calls.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+T wrap(Tensor t) {
+  g_live.fetch_add(1, std::memory_order_relaxed);
+  return new Tensor(std::move(t));
+}
+
+torch::ScalarType dtype_of(int code) {
+  switch (code) {
+    case 0: return torch::kFloat32;
+    case 1: return torch::kFloat64;
+    case 2: return torch::kInt64;
+    case 3: return torch::kUInt8;
+    case 4: return torch::kInt32;
+    case 5: return torch::kBool;
+    default: throw std::invalid_argument("unknown dtype code " + std::to_string(code));
+  }
+}
+
+int code_of(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat32: return 0;
+    case torch::kFloat64: return 1;
+    case torch::kInt64: return 2;
+    case torch::kUInt8: return 3;
+    case torch::kInt32: return 4;
+    case torch::kBool: return 5;
+    default: return -1;
+  }
+}
+
+torch::Device device_of(int type, int index) {
+  if (type == 0) return torch::Device(torch::kCPU);
+  if (type == 1) return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(index < 0 ? 0 : index));
+  throw std::invalid_argument("unknown device type " + std::to_string(type));
+}
+
+std::vector<int64_t> vec(const int64_t* p, int n) { return std::vector<int64_t>(p, p + n); }
+}  // namespace
+
+#define BEGIN try { ProfileScope _profile;
+#define END                                                   \
+  return 0;                                                   \
+  } catch (const c10::Error& e) {                             \
+    g_error = e.what_without_backtrace();                     \
+    return 1;                                                 \
+  } catch (const std::exception& e) {                         \
+    g_error = e.what();                                       \
+    return 1;                                                 \
+  } catch (...) {                                             \
+    g_error = "unknown native error";                         \
+    return 1;                                                 \
+  }
+
+// ---- process, errors, accounting ------------------------------------------------
+
+MS_API const char* ms_last_error() { return g_error.c_str(); }
+MS_API int64_t ms_live_tensors() { return g_live.load(); }
+
+// Once per process: libtorch defaults to one thread on these machines, and glibc's
+// default thresholds return big activation buffers to the OS on every step
+// (page-fault churn measured at ~2x on step time).
+MS_API int ms_init(int threads) {
+  BEGIN
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
+  if (threads > 0) torch::set_num_threads(threads);
+  END
+}
+MS_API int ms_num_threads() { return torch::get_num_threads(); }
+MS_API int ms_cuda_device_count() { try { return torch::cuda::is_available() ? (int)torch::cuda::device_count() : 0; } catch (...) { return 0; } }
+MS_API void ms_profile_enable(int on) { g_profile = on != 0; }
+MS_API void ms_profile_reset() { g_profile_ns = 0; g_profile_calls = 0; }
+MS_API void ms_profile_read(int64_t* ns, int64_t* calls) { *ns = g_profile_ns.load(); *calls = g_profile_calls.load(); }
+MS_API int ms_synchronize(int device_type, int device_index) {
+  BEGIN
+  if (device_type == 1) {
+    // Wait for queued kernels so timings mean something; a no-op on CPU.
+    auto t = torch::zeros({1}, torch::TensorOptions().device(device_of(device_type, device_index)));
+    (void)t.cpu();
+  }
+  END
+}
+
+// ---- handles and data -----------------------------------------------------------
+
+MS_API void ms_free(T t) {
+  if (!t) return;
+  delete t;
+  g_live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+MS_API int ms_from_data(const void* data, int dtype, const int64_t* shape, int ndim, int dev_type, int dev_index, T* out) {
+  BEGIN
+  auto cpu = torch::from_blob(const_cast<void*>(data), vec(shape, ndim), dtype_of(dtype)).clone();
+  *out = wrap(cpu.to(device_of(dev_type, dev_index)));
+  END
+}
+MS_API int ms_zeros(const int64_t* shape, int ndim, int dtype, int dev_type, int dev_index, T* out) {
+  BEGIN *out = wrap(torch::zeros(vec(shape, ndim), torch::TensorOptions().dtype(dtype_of(dtype)).device(device_of(dev_type, dev_index)))); END
+}
+MS_API int ms_full(const int64_t* shape, int ndim, double value, int dtype, int dev_type, int dev_index, T* out) {
+  BEGIN *out = wrap(torch::full(vec(shape, ndim), value, torch::TensorOptions().dtype(dtype_of(dtype)).device(device_of(dev_type, dev_index)))); END
+}
+MS_API int ms_ndim(T t, int* out) { BEGIN *out = (int)t->dim(); END }
+MS_API int ms_shape(T t, int64_t* out) { BEGIN for (int64_t i = 0; i < t->dim(); i++) out[i] = t->size(i); END }
+MS_API int ms_dtype(T t, int* out) { BEGIN *out = code_of(t->scalar_type()); END }
+MS_API int ms_device(T t, int* type, int* index) {
+  BEGIN
+  *type = t->device().is_cuda() ? 1 : 0;
+  *index = t->device().has_index() ? t->device().index() : 0;
+  END
+}
+MS_API int ms_copy_to_host(T t, void* buffer, int64_t nbytes) {
+  BEGIN
+  auto c = t->detach().to(torch::kCPU).contiguous();
+  if ((int64_t)c.nbytes() != nbytes)
+    throw std::invalid_argument("copy_to_host: buffer has " + std::to_string(nbytes) + " bytes, tensor has " + std::to_string(c.nbytes()));
+  std::memcpy(buffer, c.data_ptr(), nbytes);
+  END
+}
+MS_API int ms_to(T t, int dtype, int dev_type, int dev_index, T* out) {
+  BEGIN *out = wrap(t->to(device_of(dev_type, dev_index), dtype_of(dtype))); END
+}
+MS_API int ms_item(T t, double* out) { BEGIN *out = t->item<double>(); END }
+MS_API int ms_copy_(T dst, T src) { BEGIN torch::NoGradGuard g; dst->copy_(*src); END }
+
+// ---- autograd -------------------------------------------------------------------
+
+MS_API int ms_set_requires_grad(T t, int on) { BEGIN t->set_requires_grad(on != 0); END }
+MS_API int ms_requires_grad(T t, int* out) { BEGIN *out = t->requires_grad() ? 1 : 0; END }
+MS_API int ms_backward(T t) { BEGIN t->backward(); END }
+MS_API int ms_grad(T t, T* out) {
+  BEGIN
+  auto g = t->grad();
+  *out = g.defined() ? wrap(g) : nullptr;
+  END
+}
+MS_API int ms_zero_grad(T t) { BEGIN if (t->grad().defined()) t->mutable_grad().zero_(); END }
+MS_API int ms_detach(T t, T* out) { BEGIN *out = wrap(t->detach()); END }
+MS_API int ms_no_grad_begin(void** guard) { BEGIN *guard = new torch::NoGradGuard(); END }
+MS_API void ms_no_grad_end(void* guard) { delete static_cast<torch::NoGradGuard*>(guard); }
+
+// ---- elementwise ----------------------------------------------------------------
+
+#define UNARY(name, expr) MS_API int ms_##name(T a, T* out) { BEGIN *out = wrap(expr); END }
+UNARY(neg, -(*a))
+UNARY(relu, torch::relu(*a))
+UNARY(sigmoid, torch::sigmoid(*a))
+UNARY(tanh, torch::tanh(*a))
+UNARY(exp, torch::exp(*a))
+UNARY(log, torch::log(*a))
+UNARY(sqrt, torch::sqrt(*a))
+UNARY(abs, torch::abs(*a))
+UNARY(square, (*a) * (*a))
+UNARY(contiguous, a->contiguous())
+UNARY(clone, a->clone())
+
+#define BINARY(name, expr) MS_API int ms_##name(T a, T b, T* out) { BEGIN *out = wrap(expr); END }
+BINARY(add, *a + *b)
+BINARY(sub, *a - *b)
+BINARY(mul, *a * *b)
+BINARY(div, *a / *b)
+BINARY(matmul, torch::matmul(*a, *b))
+BINARY(maximum, torch::maximum(*a, *b))
+BINARY(eq, torch::eq(*a, *b))
+
+MS_API int ms_add_scalar(T a, double s, T* out) { BEGIN *out = wrap(*a + s); END }
+MS_API int ms_mul_scalar(T a, double s, T* out) { BEGIN *out = wrap(*a * s); END }
+MS_API int ms_pow_scalar(T a, double s, T* out) { BEGIN *out = wrap(torch::pow(*a, s)); END }
+MS_API int ms_clamp(T a, double lo, double hi, T* out) { BEGIN *out = wrap(torch::clamp(*a, lo, hi)); END }
+
+// ---- reductions -----------------------------------------------------------------
+
+MS_API int ms_sum(T a, T* out) { BEGIN *out = wrap(a->sum()); END }
+MS_API int ms_mean(T a, T* out) { BEGIN *out = wrap(a->mean()); END }
+MS_API int ms_sum_dims(T a, const int64_t* dims, int n, int keepdim, T* out) { BEGIN *out = wrap(a->sum(vec(dims, n), keepdim != 0)); END }
+MS_API int ms_mean_dims(T a, const int64_t* dims, int n, int keepdim, T* out) { BEGIN *out = wrap(a->mean(vec(dims, n), keepdim != 0)); END }
+MS_API int ms_amax(T a, const int64_t* dims, int n, int keepdim, T* out) { BEGIN *out = wrap(torch::amax(*a, vec(dims, n), keepdim != 0)); END }
+MS_API int ms_argmax(T a, int64_t dim, int keepdim, T* out) { BEGIN *out = wrap(torch::argmax(*a, dim, keepdim != 0)); END }
+
+// ---- shape and indexing ---------------------------------------------------------
+
+MS_API int ms_reshape(T a, const int64_t* shape, int n, T* out) { BEGIN *out = wrap(a->reshape(vec(shape, n))); END }
+MS_API int ms_permute(T a, const int64_t* dims, int n, T* out) { BEGIN *out = wrap(a->permute(vec(dims, n))); END }
+MS_API int ms_transpose(T a, int64_t d0, int64_t d1, T* out) { BEGIN *out = wrap(a->transpose(d0, d1)); END }
+MS_API int ms_narrow(T a, int64_t dim, int64_t start, int64_t length, T* out) { BEGIN *out = wrap(a->narrow(dim, start, length)); END }
+MS_API int ms_select(T a, int64_t dim, int64_t index, T* out) { BEGIN *out = wrap(a->select(dim, index)); END }
+MS_API int ms_index_select(T a, int64_t dim, T index, T* out) { BEGIN *out = wrap(a->index_select(dim, *index)); END }
+MS_API int ms_gather(T a, int64_t dim, T index, T* out) { BEGIN *out = wrap(a->gather(dim, *index)); END }
+MS_API int ms_unsqueeze(T a, int64_t dim, T* out) { BEGIN *out = wrap(a->unsqueeze(dim)); END }
+MS_API int ms_flatten(T a, int64_t start, int64_t end, T* out) { BEGIN *out = wrap(a->flatten(start, end)); END }
+MS_API int ms_cat(T* tensors, int n, int64_t dim, T* out) {
+  BEGIN
+  std::vector<Tensor> ts;
+  for (int i = 0; i < n; i++) ts.push_back(*tensors[i]);
+  *out = wrap(torch::cat(ts, dim));
+  END
+}
+
+// ---- neural-network functions -----------------------------------------------------
+
+MS_API int ms_conv2d(T x, T w, T b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups, T* out) {
+  BEGIN
+  *out = wrap(torch::conv2d(*x, *w, b ? *b : Tensor(), vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
+  END
+}
+MS_API int ms_linear(T x, T w, T b, T* out) { BEGIN *out = wrap(torch::linear(*x, *w, b ? *b : Tensor())); END }
+MS_API int ms_max_pool2d(T x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int ceil_mode, T* out) {
+  BEGIN *out = wrap(torch::max_pool2d(*x, vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0)); END
+}
+MS_API int ms_avg_pool2d(T x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int ceil_mode, int count_include_pad, T* out) {
+  BEGIN *out = wrap(torch::avg_pool2d(*x, vec(kernel, 2), vec(stride, 2), vec(padding, 2), ceil_mode != 0, count_include_pad != 0)); END
+}
+MS_API int ms_adaptive_avg_pool2d(T x, int64_t h, int64_t w, T* out) { BEGIN *out = wrap(torch::adaptive_avg_pool2d(*x, {h, w})); END }
+MS_API int ms_batch_norm(T x, T w, T b, T mean, T var, int training, double momentum, double eps, T* out) {
+  BEGIN
+  *out = wrap(torch::batch_norm(*x, w ? *w : Tensor(), b ? *b : Tensor(), mean ? *mean : Tensor(), var ? *var : Tensor(),
+                                training != 0, momentum, eps, false));
+  END
+}
+MS_API int ms_local_response_norm(T x, int64_t size, double alpha, double beta, double k, T* out) {
+  BEGIN
+  namespace F = torch::nn::functional;
+  *out = wrap(F::local_response_norm(*x, F::LocalResponseNormFuncOptions(size).alpha(alpha).beta(beta).k(k)));
+  END
+}
+MS_API int ms_pad_constant(T x, const int64_t* pads, int n, double value, T* out) { BEGIN *out = wrap(torch::constant_pad_nd(*x, vec(pads, n), value)); END }
+MS_API int ms_upsample_bilinear2d(T x, int64_t h, int64_t w, int align_corners, T* out) {
+  BEGIN *out = wrap(torch::upsample_bilinear2d(*x, {h, w}, align_corners != 0, c10::nullopt, c10::nullopt)); END
+}
+MS_API int ms_affine_grid(T theta, const int64_t* size, int n, int align_corners, T* out) {
+  BEGIN *out = wrap(torch::affine_grid_generator(*theta, vec(size, n), align_corners != 0)); END
+}
+// mode: 0 bilinear, 1 nearest; padding: 0 zeros, 1 border, 2 reflection (libtorch's codes).
+MS_API int ms_grid_sample(T x, T grid, int mode, int padding, int align_corners, T* out) {
+  BEGIN *out = wrap(torch::grid_sampler(*x, *grid, mode, padding, align_corners != 0)); END
+}
+MS_API int ms_softmax(T x, int64_t dim, T* out) { BEGIN *out = wrap(torch::softmax(*x, dim)); END }
+MS_API int ms_log_softmax(T x, int64_t dim, T* out) { BEGIN *out = wrap(torch::log_softmax(*x, dim)); END }
+MS_API int ms_cross_entropy(T logits, T target, T* out) { BEGIN *out = wrap(torch::nll_loss(torch::log_softmax(*logits, 1), *target)); END }
+
+// Inverse real 2-D FFT of a spectrum stored as real pairs (..., H, W/2+1, 2), orthonormal,
+// giving (..., h, w): the Fourier image parameterisation.
+MS_API int ms_irfft2(T spectrum, int64_t h, int64_t w, T* out) {
+  BEGIN
+  auto c = torch::view_as_complex(spectrum->contiguous());
+  *out = wrap(torch::fft::irfftn(c, std::vector<int64_t>{h, w}, std::vector<int64_t>{-2, -1}, "ortho"));
+  END
+}
+
+// ---- optimisers -----------------------------------------------------------------
+
+std::atomic<int64_t> g_live_optimizers{0};
+MS_API int64_t ms_live_optimizers() { return g_live_optimizers.load(); }
+
+MS_API int ms_adam_new(T* params, int n, double lr, double beta1, double beta2, double eps, double weight_decay, void** out) {
+  BEGIN
+  std::vector<Tensor> ps;
+  for (int i = 0; i < n; i++) ps.push_back(*params[i]);
+  *out = new torch::optim::Adam(ps, torch::optim::AdamOptions(lr).betas({beta1, beta2}).eps(eps).weight_decay(weight_decay));
+  g_live_optimizers++;
+  END
+}
+MS_API int ms_optim_step(void* opt) { BEGIN static_cast<torch::optim::Optimizer*>(opt)->step(); END }
+MS_API int ms_optim_zero_grad(void* opt) { BEGIN static_cast<torch::optim::Optimizer*>(opt)->zero_grad(); END }
+MS_API void ms_optim_free(void* opt) {
+  if (!opt) return;
+  delete static_cast<torch::optim::Optimizer*>(opt);
+  g_live_optimizers--;
+}
