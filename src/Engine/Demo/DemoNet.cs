@@ -17,15 +17,17 @@ public sealed class DemoNet : VisionModel
 
     public DemoNet()
     {
-        var x = Conv("conv1", ModelGraph.Input, 3, 16, 3, padding: 1, op: true);
-        x = MaxPool("pool1", x, 2, 2);
-        x = Conv("conv2", x, 16, 32, 3, padding: 1, op: true);
-        x = MaxPool("pool2", x, 2, 2);
-        x = Conv("conv3", x, 32, 48, 3, padding: 1, op: true);
-        x = MaxPool("pool3", x, 2, 2);
-        x = Conv("conv4", x, 48, 64, 3, padding: 1, op: true);
-        x = Conv("conv5", x, 64, 64, 3, padding: 1, op: true);
-        x = GlobalAvgPool("gap", x);
+        // Ops are the convolutions' outputs before their ReLU: every unit then has a gradient
+        // from any starting image (a post-ReLU neuron that starts at 0 would never move).
+        var x = Conv("conv1", ModelGraph.Input, 3, 16, 3, padding: 1, relu: false, op: true);
+        x = MaxPool("pool1", Relu("relu1", x), 2, 2);
+        x = Conv("conv2", x, 16, 32, 3, padding: 1, relu: false, op: true);
+        x = MaxPool("pool2", Relu("relu2", x), 2, 2);
+        x = Conv("conv3", x, 32, 48, 3, padding: 1, relu: false, op: true);
+        x = MaxPool("pool3", Relu("relu3", x), 2, 2);
+        x = Conv("conv4", x, 48, 64, 3, padding: 1, relu: false, op: true);
+        x = Conv("conv5", Relu("relu4", x), 64, 64, 3, padding: 1, relu: false, op: true);
+        x = GlobalAvgPool("gap", Relu("relu5", x));
         Linear("logits", x, 64, ProceduralImages.ClassCount, op: true);
     }
 

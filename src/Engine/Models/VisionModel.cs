@@ -48,6 +48,14 @@ public abstract class VisionModel : IDisposable
         _descriptor = null;
     }
 
+    /// <summary>After training in place: the weights are now this model's own.</summary>
+    public void MarkTrained()
+    {
+        RandomWeights = false;
+        Version = Parameters.ContentHash();
+        _descriptor = null;
+    }
+
     /// <summary>Runs the model on a preprocessed batch, only as far as the last requested op.</summary>
     public IReadOnlyDictionary<string, Tensor> Forward(Tensor input, IReadOnlyCollection<string> ops) =>
         Graph.Run(input, ops.Select(ResolveOp).ToList());

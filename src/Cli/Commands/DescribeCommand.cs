@@ -1,0 +1,40 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microscope.Engine.Models;
+
+namespace Microscope.Cli.Commands;
+
+/// <summary>`microscope describe MODEL [--json]`: the descriptor (ops, shapes, edges,
+/// parameter count, version when weights are given).</summary>
+public static class DescribeCommand
+{
+    public static Command Create()
+    {
+        var name = new Argument<string>("model") { Description = "model slug" };
+        var weights = new Option<string?>("--weights") { Description = "safetensors weights: the version is their content hash" };
+        var random = new Option<int?>("--random-weights") { Description = "seeded random weights" };
+        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var command = new Command("describe", "Print a model's ops, shapes and edges.") { name, weights, random, json };
+        command.SetAction(r => CommandErrors.Run(() =>
+        {
+            var slug = r.GetValue(name)!;
+            using var model = ModelZoo.CreateArchitecture(slug);
+            if (r.GetValue(random) is int seed) model.LoadWeights(new WeightsSource.Random(seed), Engine.Torch.Device.CPU);
+            else if (r.GetValue(weights) is string path) model.LoadWeights(new WeightsSource.File(path), Engine.Torch.Device.CPU);
+            else if (slug == "demo") model.LoadWeights(new WeightsSource.Shipped(), Engine.Torch.Device.CPU);
+            var d = model.Describe();
+            if (r.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(d with { }, Json.Indented));
+                return 0;
+            }
+            Console.WriteLine($"{d.Name}: {d.Dataset}; input {d.InputSize} px, {d.Preprocessing}");
+            Console.WriteLine($"parameters: {d.ParameterCount:N0}; version: {d.Version ?? "(no weights loaded)"}{(d.RandomWeights ? " (RANDOM WEIGHTS)" : "")}");
+            Console.WriteLine($"{d.Ops.Count} ops, {d.UnitCount} units:");
+            foreach (var o in d.Ops)
+                Console.WriteLine($"  {o.Name,-28} {o.Channels,5} x {o.Height,3} x {o.Width,-3}  <- {string.Join(", ", o.Inputs)}");
+            return 0;
+        }));
+        return command;
+    }
+}

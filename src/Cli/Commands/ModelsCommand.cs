@@ -1,0 +1,40 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microscope.Engine.Models;
+
+namespace Microscope.Cli.Commands;
+
+/// <summary>`microscope models [--json]`: every model organism with its ops and unit counts.</summary>
+public static class ModelsCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "print JSON" };
+        var command = new Command("models", "List the models with their ops and unit counts.") { json };
+        command.SetAction(r => CommandErrors.Run(() =>
+        {
+            var descriptors = ModelZoo.Names.Select(name =>
+            {
+                using var model = ModelZoo.CreateArchitecture(name);
+                return model.Describe();
+            }).ToList();
+            if (r.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(descriptors.Select(d => new
+                {
+                    d.Name, d.Dataset, d.InputSize, OpCount = d.Ops.Count, d.UnitCount,
+                    Ops = d.Ops.Select(o => new { o.Name, Units = o.Channels }),
+                }), Json.Indented));
+                return 0;
+            }
+            foreach (var d in descriptors)
+            {
+                Console.WriteLine($"{d.Name}  ({d.Dataset}, {d.InputSize} px): {d.Ops.Count} ops, {d.UnitCount} units");
+                Console.WriteLine("  " + string.Join(", ", d.Ops.Select(o => $"{o.Name} {o.Channels}")));
+            }
+            Console.WriteLine($"total: {descriptors.Sum(d => d.UnitCount)} units");
+            return 0;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,102 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microscope.Engine.Imaging;
+using Microscope.Engine.Render;
+using Microscope.Engine.Render.Objectives;
+
+namespace Microscope.Cli.Commands;
+
+/// <summary>`microscope render`: renders units of one op in one batch (one unit per batch
+/// index) and writes a PNG and a JSON per unit.</summary>
+public static class RenderCommand
+{
+    public static readonly string[] Techniques = ["channel", "neuron"];
+
+    public static Command Create()
+    {
+        var models = new ModelOptions();
+        var op = new Option<string>("--op") { Description = "op (layer) name, e.g. conv3 or mixed4c", Required = true };
+        var units = new Option<int[]>("--unit", "-u") { Description = "unit (channel) index; repeat for several", Required = true, AllowMultipleArgumentsPerToken = true };
+        var technique = new Option<string>("--technique", "-t") { Description = "channel or neuron", DefaultValueFactory = _ => "channel" };
+        technique.AcceptOnlyFromAmong(Techniques);
+        var steps = new Option<int>("--steps") { Description = "optimisation steps", DefaultValueFactory = _ => 512 };
+        var size = new Option<int>("--size") { Description = "image size in pixels", DefaultValueFactory = _ => 128 };
+        var seed = new Option<int>("--seed") { Description = "random seed: the same seed gives the same image", DefaultValueFactory = _ => 0 };
+        var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.05 };
+        var noTransforms = new Option<bool>("--no-transforms") { Description = "optimise without the jitter/scale/rotate stack" };
+        var thresholds = new Option<int[]>("--threshold") { Description = "also save the image after this many steps; repeatable", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<DirectoryInfo>("--out", "-o") { Description = "output folder", Required = true };
+        var json = new Option<bool>("--json") { Description = "print one JSON object per unit on stdout" };
+        var command = new Command("render", "Render feature visualisations of units of one op.")
+        {
+            op, units, technique, steps, size, seed, lr, noTransforms, thresholds, output, json,
+        };
+        models.AddTo(command);
+
+        command.SetAction(r => CommandErrors.Run(() =>
+        {
+            var parameters = new RenderParameters
+            {
+                Steps = r.GetValue(steps),
+                Size = r.GetValue(size),
+                Seed = r.GetValue(seed),
+                LearningRate = r.GetValue(lr),
+                Transforms = !r.GetValue(noTransforms),
+                Thresholds = r.GetValue(thresholds) ?? [],
+            };
+            var problems = parameters.Validate();
+            if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+
+            using var model = models.Load(r);
+            var opName = model.ResolveOp(r.GetValue(op)!);
+            var info = model.Describe().Ops.Single(o => o.Name == opName);
+            var unitList = r.GetValue(units)!;
+            foreach (var u in unitList)
+                if (u < 0 || u >= info.Channels)
+                    throw new ArgumentException($"op '{opName}' of model '{model.Name}' has units 0..{info.Channels - 1}; {u} is out of range");
+            var tech = r.GetValue(technique)!;
+            Objective objective = tech == "neuron" ? new NeuronObjective(opName, unitList) : new ChannelObjective(opName, unitList);
+
+            var dir = r.GetValue(output)!;
+            dir.Create();
+            var result = CliProgress.Run($"{model.Name}/{opName} {tech} x{unitList.Length}", parameters.Steps,
+                progress => Renderer.Render(model, objective, unitList.Length, parameters, progress));
+
+            foreach (var img in result.Images)
+            {
+                var unit = unitList[img.BatchIndex];
+                var stem = $"{model.Name}_{opName}_{unit}_{tech}";
+                var png = Path.Combine(dir.FullName, stem + ".png");
+                ImageFile.SavePng(png, img.Pixels, img.Size, img.Size);
+                foreach (var (step, pixels) in img.Snapshots)
+                    ImageFile.SavePng(Path.Combine(dir.FullName, $"{stem}_step{step}.png"), pixels, img.Size, img.Size);
+                var record = new
+                {
+                    Model = model.Name,
+                    model.Version,
+                    model.RandomWeights,
+                    Op = opName,
+                    Unit = unit,
+                    Technique = tech,
+                    Objective = objective.Describe(),
+                    Parameters = parameters,
+                    Device = model.Device.ToString(),
+                    ObjectiveStart = img.ObjectiveStart,
+                    ObjectiveEnd = img.ObjectiveEnd,
+                    result.MsPerStep,
+                    result.TotalMs,
+                    File = png,
+                    Trajectory = img.Trajectory,
+                };
+                File.WriteAllText(Path.Combine(dir.FullName, stem + ".json"), JsonSerializer.Serialize(record, Json.Indented));
+                if (r.GetValue(json))
+                    Console.WriteLine(JsonSerializer.Serialize(record with { Trajectory = Array.Empty<float>() }, Json.Options)
+                        .Replace(",\"trajectory\":[]", "", StringComparison.Ordinal));
+                else
+                    Console.WriteLine($"{png}: objective {img.ObjectiveStart:F4} -> {img.ObjectiveEnd:F4}, {result.MsPerStep:F1} ms/step{(model.RandomWeights ? " (RANDOM WEIGHTS)" : "")}");
+            }
+            return 0;
+        }));
+        return command;
+    }
+}
