@@ -16,7 +16,8 @@ public static class RenderCommand
     {
         var models = new ModelOptions();
         var op = new Option<string>("--op") { Description = "op (layer) name, e.g. conv3 or mixed4c", Required = true };
-        var units = new Option<int[]>("--unit", "-u") { Description = "unit (channel) index; repeat for several", Required = true, AllowMultipleArgumentsPerToken = true };
+        var units = new Option<int[]>("--unit", "-u") { Description = "unit (channel) index; repeat for several", AllowMultipleArgumentsPerToken = true };
+        var allUnits = new Option<bool>("--all-units") { Description = "render every unit of the op (one batch)" };
         var technique = new Option<string>("--technique", "-t") { Description = "channel or neuron", DefaultValueFactory = _ => "channel" };
         technique.AcceptOnlyFromAmong(Techniques);
         var steps = new Option<int>("--steps") { Description = "optimisation steps", DefaultValueFactory = _ => 512 };
@@ -27,9 +28,10 @@ public static class RenderCommand
         var thresholds = new Option<int[]>("--threshold") { Description = "also save the image after this many steps; repeatable", AllowMultipleArgumentsPerToken = true };
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "output folder", Required = true };
         var json = new Option<bool>("--json") { Description = "print one JSON object per unit on stdout" };
+        var sheet = new Option<bool>("--sheet") { Description = "also write sheet.png, all units of this render in one grid" };
         var command = new Command("render", "Render feature visualisations of units of one op.")
         {
-            op, units, technique, steps, size, seed, lr, noTransforms, thresholds, output, json,
+            op, units, allUnits, technique, steps, size, seed, lr, noTransforms, thresholds, output, json, sheet,
         };
         models.AddTo(command);
 
@@ -50,7 +52,8 @@ public static class RenderCommand
             using var model = models.Load(r);
             var opName = model.ResolveOp(r.GetValue(op)!);
             var info = model.Describe().Ops.Single(o => o.Name == opName);
-            var unitList = r.GetValue(units)!;
+            var unitList = r.GetValue(allUnits) ? Enumerable.Range(0, info.Channels).ToArray() : r.GetValue(units) ?? [];
+            if (unitList.Length == 0) throw new ArgumentException("give at least one --unit N, or --all-units");
             foreach (var u in unitList)
                 if (u < 0 || u >= info.Channels)
                     throw new ArgumentException($"op '{opName}' of model '{model.Name}' has units 0..{info.Channels - 1}; {u} is out of range");
@@ -94,6 +97,13 @@ public static class RenderCommand
                         .Replace(",\"trajectory\":[]", "", StringComparison.Ordinal));
                 else
                     Console.WriteLine($"{png}: objective {img.ObjectiveStart:F4} -> {img.ObjectiveEnd:F4}, {result.MsPerStep:F1} ms/step{(model.RandomWeights ? " (RANDOM WEIGHTS)" : "")}");
+            }
+            if (r.GetValue(sheet))
+            {
+                var grid = ContactSheet.Tile(result.Images.Select(i => i.Pixels).ToList(), parameters.Size);
+                var path = Path.Combine(dir.FullName, $"{model.Name}_{opName}_{tech}_sheet.png");
+                ImageFile.SavePng(path, grid.Pixels, grid.Width, grid.Height);
+                if (!r.GetValue(json)) Console.WriteLine($"{path}: {result.Images.Count} units in one grid");
             }
             return 0;
         }));
