@@ -10,7 +10,7 @@ public sealed record DemoTrainingOptions
     public int Seed { get; init; }
     public int Steps { get; init; } = 2500;
     public int BatchSize { get; init; } = 64;
-    public double LearningRate { get; init; } = 2e-3;
+    public double LearningRate { get; init; } = 1e-3;
     public int HeldOutImages { get; init; } = 2000;
 }
 
