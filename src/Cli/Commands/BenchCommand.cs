@@ -96,27 +96,41 @@ public static class BenchCommand
         return torch.profiler.read().Nanoseconds / 1e6;
     }
 
+    /// <summary>Truncated and full forward+backward alternate step by step and each figure is
+    /// the median, so load from other processes hits both alike.</summary>
     private static TruncationTiming TimeTruncation(VisionModel model, string op, string last, int batch, int size, int steps)
     {
-        double Time(IReadOnlyCollection<string> targets)
+        var objective = new ChannelObjective(op, [0]);
+        using var image = new FourierImage(batch, size, size, new Random(0), model.Device);
+        double Step(IReadOnlyCollection<string> targets)
         {
-            var objective = new ChannelObjective(op, [0]);
-            using var image = new FourierImage(batch, size, size, new Random(0), model.Device);
-            void Step()
+            var clock = Stopwatch.StartNew();
+            using (torch.NewDisposeScope())
             {
-                using var scope = torch.NewDisposeScope();
                 var x = Renderer.ModelInput(model, image.Image());
                 var acts = model.Forward(x, targets);
                 (-objective.Evaluate(acts).sum()).backward();
             }
-            Step();
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < steps; i++) Step();
             if (model.Device.Type == DeviceType.CUDA) torch.cuda.synchronize(model.Device);
-            return clock.Elapsed.TotalMilliseconds / steps;
+            return clock.Elapsed.TotalMilliseconds;
         }
-        var truncated = Time([op]);
-        var full = Time([op, last]);
-        return new TruncationTiming(op, batch, size, truncated, full, (full - truncated) / full * 100);
+        Step([op]);
+        Step([op, last]);
+        var truncated = new List<double>();
+        var full = new List<double>();
+        for (var i = 0; i < steps; i++)
+        {
+            truncated.Add(Step([op]));
+            full.Add(Step([op, last]));
+        }
+        var t = Median(truncated);
+        var f = Median(full);
+        return new TruncationTiming(op, batch, size, t, f, (f - t) / f * 100);
+    }
+
+    private static double Median(List<double> values)
+    {
+        values.Sort();
+        return values.Count % 2 == 1 ? values[values.Count / 2] : (values[values.Count / 2 - 1] + values[values.Count / 2]) / 2;
     }
 }
