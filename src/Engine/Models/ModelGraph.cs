@@ -2,6 +2,24 @@ using Microscope.Engine.Torch;
 
 namespace Microscope.Engine.Models;
 
+/// <summary>How a layer maps positions: a square kernel with stride and padding, or global.</summary>
+public sealed record Geometry(int Kernel, int Stride, int Padding, bool IsGlobal = false)
+{
+    public static Geometry Global { get; } = new(0, 1, 0, true);
+}
+
+/// <summary>Receptive field of an op's outputs in input pixels (see <see cref="ModelGraph.ReceptiveFieldOf"/>).</summary>
+public sealed record ReceptiveField(double Size, double Jump, double Start)
+{
+    /// <summary>The input box [x0, x1) x [y0, y1) seen by output (y, x), clipped to the image.</summary>
+    public (int X0, int Y0, int X1, int Y1) Box(int y, int x, int width, int height)
+    {
+        double cx = Start + x * Jump, cy = Start + y * Jump, half = Size / 2;
+        return ((int)Math.Max(0, Math.Floor(cx - half)), (int)Math.Max(0, Math.Floor(cy - half)),
+                (int)Math.Min(width, Math.Ceiling(cx + half)), (int)Math.Min(height, Math.Ceiling(cy + half)));
+    }
+}
+
 /// <summary>A model as a graph of named nodes in topological order. Some nodes are ops
 /// (the significant layer outputs Microscope shows). Running the graph stops as soon as
 /// every requested node is computed: truncation is exact because later layers cannot
@@ -10,7 +28,7 @@ public sealed class ModelGraph
 {
     public const string Input = "input";
 
-    private sealed record Node(string Name, string[] Inputs, Func<Tensor[], Tensor> Compute);
+    private sealed record Node(string Name, string[] Inputs, Func<Tensor[], Tensor> Compute, Geometry? Geometry);
 
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal) { [Input] = -1 };
@@ -24,19 +42,46 @@ public sealed class ModelGraph
     [ThreadStatic] private static int _lastEvaluated;
     public static int LastNodesEvaluated => _lastEvaluated;
 
-    public string Add(string name, string[] inputs, Func<Tensor[], Tensor> compute, bool isOp = false)
+    public string Add(string name, string[] inputs, Func<Tensor[], Tensor> compute, bool isOp = false, Geometry? geometry = null)
     {
         if (_index.ContainsKey(name)) throw new InvalidOperationException($"node '{name}' defined twice");
         foreach (var i in inputs)
             if (!_index.ContainsKey(i)) throw new InvalidOperationException($"node '{name}' reads '{i}', which is not defined yet");
         _index[name] = _nodes.Count;
-        _nodes.Add(new Node(name, inputs, compute));
+        _nodes.Add(new Node(name, inputs, compute, geometry));
         if (isOp) _ops.Add(name);
         return name;
     }
 
-    public string Add(string name, string input, Func<Tensor, Tensor> compute, bool isOp = false) =>
-        Add(name, [input], xs => compute(xs[0]), isOp);
+    public string Add(string name, string input, Func<Tensor, Tensor> compute, bool isOp = false, Geometry? geometry = null) =>
+        Add(name, [input], xs => compute(xs[0]), isOp, geometry);
+
+    /// <summary>The receptive field of a node's outputs in input pixels: size, the distance
+    /// between neighbouring outputs' centres (jump), and the centre of output 0 (pixel i's
+    /// centre is i + 0.5). Nodes without geometry (activations, normalisations, concats) keep
+    /// their widest input's field; a global node (linear, global pool) sees everything.</summary>
+    public ReceptiveField ReceptiveFieldOf(string name)
+    {
+        var memo = new Dictionary<string, ReceptiveField>(StringComparer.Ordinal) { [Input] = new(1, 1, 0.5) };
+        ReceptiveField Of(string n)
+        {
+            if (memo.TryGetValue(n, out var known)) return known;
+            var node = _nodes[_index[n]];
+            var inputs = node.Inputs.Select(Of).ToList();
+            var widest = inputs.OrderByDescending(r => r.Size).First();
+            var rf = node.Geometry switch
+            {
+                null => widest,
+                { IsGlobal: true } => new ReceptiveField(double.PositiveInfinity, widest.Jump, widest.Start),
+                var g => new ReceptiveField(
+                    widest.Size + (g.Kernel - 1) * widest.Jump,
+                    widest.Jump * g.Stride,
+                    widest.Start + ((g.Kernel - 1) / 2.0 - g.Padding) * widest.Jump),
+            };
+            return memo[n] = rf;
+        }
+        return Of(name);
+    }
 
     public bool Contains(string name) => _index.ContainsKey(name);
 

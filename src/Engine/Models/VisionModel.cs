@@ -76,6 +76,12 @@ public abstract class VisionModel : IDisposable
 
     public virtual IEnumerable<string> AliasesOf(string op) => [op + "_0"];
 
+    /// <summary>Whether a full channel sweep covers this op's units (AlexNet's fc6/fc7 are
+    /// addressable but outside the catalogue's sweep).</summary>
+    protected virtual bool InChannelSweep(string op) => true;
+
+    public ReceptiveField ReceptiveFieldOf(string op) => Graph.ReceptiveFieldOf(ResolveOp(op));
+
     /// <summary>Ops with channels, spatial sizes (from one batch-1 forward at the input size)
     /// and edges.</summary>
     public ModelDescriptor Describe()
@@ -90,7 +96,7 @@ public abstract class VisionModel : IDisposable
             foreach (var op in OpNames)
             {
                 var s = acts[op].shape;
-                ops.Add(new OpInfo(op, (int)s[1], s.Length > 2 ? (int)s[2] : 1, s.Length > 3 ? (int)s[3] : 1, Graph.OpInputs(op)));
+                ops.Add(new OpInfo(op, (int)s[1], s.Length > 2 ? (int)s[2] : 1, s.Length > 3 ? (int)s[3] : 1, Graph.OpInputs(op), InChannelSweep(op)));
             }
         }
         return _descriptor = new ModelDescriptor(Name, Dataset, InputSize, Preprocessing.Description, ops,
@@ -115,7 +121,7 @@ public abstract class VisionModel : IDisposable
             var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (stride, stride), (padding, padding), groups: groups);
             if (!relu) return y;
             using (y) return y.relu();
-        }, op);
+        }, op, new Geometry(kernel, stride, padding));
     }
 
     protected string Linear(string name, string input, int inFeatures, int outFeatures, bool relu = false, bool op = false)
@@ -128,17 +134,17 @@ public abstract class VisionModel : IDisposable
             var y = F.linear(flat, Current(w), Current(b));
             if (!relu) return y;
             using (y) return y.relu();
-        }, op);
+        }, op, Geometry.Global);
     }
 
     protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false) =>
-        Graph.Add(name, input, x => F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil));
+        Graph.Add(name, input, x => F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), geometry: new Geometry(kernel, stride, padding));
 
     protected string AvgPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false, bool countIncludePad = true) =>
-        Graph.Add(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad));
+        Graph.Add(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad), geometry: new Geometry(kernel, stride, padding));
 
     protected string GlobalAvgPool(string name, string input) =>
-        Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)));
+        Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)), geometry: Geometry.Global);
 
     protected string Lrn(string name, string input, int size, double alpha, double beta, double k) =>
         Graph.Add(name, input, x => F.local_response_norm(x, size, alpha, beta, k));

@@ -22,8 +22,10 @@ public sealed record RenderResult(IReadOnlyList<RenderedImage> Images, double Ms
 /// objective's ops → objective → Adam step. Seeded and deterministic on one machine.</summary>
 public static class Renderer
 {
+    /// <param name="companions">Fixed images (K, 3, Size, Size) appended to the batch before the
+    /// transforms every step (the real images of a caricature); never optimised.</param>
     public static RenderResult Render(VisionModel model, Objective objective, int batch, RenderParameters p,
-        IProgress<int>? progress = null, CancellationToken cancel = default)
+        IProgress<int>? progress = null, CancellationToken cancel = default, Tensor? companions = null)
     {
         var problems = p.Validate();
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
@@ -40,7 +42,7 @@ public static class Renderer
 
         using var image = new FourierImage(batch, p.Size, p.Size, rng, device, p.InitStd, p.Decay);
         using var adam = new torch.optim.Adam([image.Spectrum], p.LearningRate);
-        var start = Evaluate(model, objective, image);
+        var start = Evaluate(model, objective, image, companions);
 
         var clock = Stopwatch.StartNew();
         for (var step = 1; step <= p.Steps; step++)
@@ -49,7 +51,7 @@ public static class Renderer
             using (torch.NewDisposeScope())
             {
                 adam.zero_grad();
-                var pixels = image.Image();
+                var pixels = WithCompanions(image.Image(), companions);
                 var x = p.Transforms ? TransformStack.Apply(TransformStack.Standard, pixels, rng) : pixels;
                 var values = objective.Evaluate(model.Forward(ModelInput(model, x), ops));
                 var loss = -values.sum();
@@ -68,7 +70,7 @@ public static class Renderer
         if (device.Type == DeviceType.CUDA) torch.cuda.synchronize(device);
         var elapsed = clock.Elapsed.TotalMilliseconds;
 
-        var end = Evaluate(model, objective, image);
+        var end = Evaluate(model, objective, image, companions);
         var final = Pixels(image);
         var images = Enumerable.Range(0, batch)
             .Select(b => new RenderedImage(b, final[b], p.Size, start[b], end[b], trajectory[b], snapshots[b]))
@@ -88,13 +90,16 @@ public static class Renderer
     }
 
     /// <summary>The objective per batch index on the untransformed images.</summary>
-    public static double[] Evaluate(VisionModel model, Objective objective, FourierImage image)
+    public static double[] Evaluate(VisionModel model, Objective objective, FourierImage image, Tensor? companions = null)
     {
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var pixels = image.Image();
+        var pixels = WithCompanions(image.Image(), companions);
         return Evaluate(model, objective, pixels);
     }
+
+    private static Tensor WithCompanions(Tensor pixels, Tensor? companions) =>
+        companions is null ? pixels : torch.cat([pixels, companions], 0);
 
     /// <summary>The objective per batch index on given RGB images (B, 3, H, W) in [0, 1].</summary>
     public static double[] Evaluate(VisionModel model, Objective objective, Tensor rgb)
