@@ -1,0 +1,131 @@
+using System.CommandLine;
+using Microscope.Contracts;
+using Microscope.Coordinator;
+using Microscope.Farm.Hosting;
+using Microscope.Farm.Storage;
+using Microscope.Worker;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+
+namespace Microscope.Cli.Commands;
+
+/// <summary>`microscope demo`: the whole farm in one process (coordinator, one worker, the
+/// status page) on the in-memory transport, SQLite and a folder, sweeping every op, channel
+/// and neuron of the demo model. Same code paths as the distributed farm, other adapters.</summary>
+public static class DemoCommand
+{
+    public static Command Create()
+    {
+        var settings = new FarmSettings();
+        var model = new Option<string>("--model", "-m") { Description = "model to sweep", DefaultValueFactory = _ => "demo" };
+        var steps = new Option<int>("--steps") { Description = "optimisation steps per image (DEMO_STEPS)", DefaultValueFactory = _ => EnvInt("DEMO_STEPS", 128) };
+        var size = new Option<int>("--size") { Description = "image size in pixels (DEMO_SIZE)", DefaultValueFactory = _ => EnvInt("DEMO_SIZE", 64) };
+        var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques (default: channel and neuron)", AllowMultipleArgumentsPerToken = true };
+        var ops = new Option<string[]>("--op") { Description = "ops to sweep (default: all)", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<DirectoryInfo>("--out", "-o") { Description = "folder for the database and the objects", DefaultValueFactory = _ => new DirectoryInfo("out/demo-farm") };
+        var port = new Option<int>("--port") { Description = "port of the status page and API on 127.0.0.1 (0: any free port)", DefaultValueFactory = _ => 5080 };
+        var packetSize = new Option<int>("--packet-size") { Description = "units per work packet", DefaultValueFactory = _ => 32 };
+        var force = new Option<bool>("--force") { Description = "render again even what an earlier run already rendered" };
+        var exit = new Option<bool>("--exit") { Description = "exit when the sweep is finished instead of serving until Ctrl+C" };
+        var command = new Command("demo", "Run the single-machine farm and sweep the demo model.")
+        {
+            model, steps, size, techniques, ops, output, port, packetSize, force, exit,
+        };
+        settings.AddTo(command);
+        command.SetAction(r => ServiceErrors.Run(() =>
+        {
+            var dir = r.GetValue(output)!;
+            dir.Create();
+            var config = settings.Build(r, new Dictionary<string, string?>
+            {
+                ["Transport:Kind"] = "InMemory",
+                ["Database:Provider"] = "Sqlite",
+                ["Database:ConnectionString"] = $"Data Source={Path.Combine(dir.FullName, "farm.db")}",
+                ["Storage:Kind"] = "Folder",
+                ["Storage:Folder"] = Path.Combine(dir.FullName, "objects"),
+                ["Coordinator:Urls"] = $"http://127.0.0.1:{r.GetValue(port)}",
+                ["Coordinator:PacketSize"] = r.GetValue(packetSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // The progress bar owns the terminal: only warnings and errors are logged.
+                ["Serilog:MinimumLevel:Default"] = "Warning",
+                ["Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime"] = "Warning",
+            });
+            var workerOptions = FarmConfiguration.Bind<WorkerOptions>(config, WorkerOptions.Section);
+            var storage = FarmConfiguration.Bind<StorageOptions>(config, StorageOptions.Section);
+            using var app = CoordinatorHost.Build(config, services => WorkerHost.AddServices(services, workerOptions, storage), WorkerHost.AddConsumers);
+            app.StartAsync().GetAwaiter().GetResult();
+            var url = CoordinatorHost.Address(app);
+            Console.WriteLine($"Microscope farm (single machine): {url}   objects: {storage.Folder}");
+
+            using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
+            var accepted = FarmClient.StartSweepAsync(http, new SweepRequest
+            {
+                Model = r.GetValue(model),
+                Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
+                Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : [.. Techniques.All],
+                Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size) },
+                Force = r.GetValue(force),
+            }).GetAwaiter().GetResult();
+            Console.WriteLine($"sweep {accepted.Id}: {accepted.Total} tuples of {r.GetValue(model)}@{accepted.Version} ({accepted.Reused} already rendered), parameters {accepted.ParamsHash}");
+            var status = FarmClient.Follow(http, accepted.Id, $"{r.GetValue(model)} sweep", accepted.Total);
+            Console.WriteLine(FarmClient.Summary(status));
+            Console.WriteLine($"status page and API: {url}  (e.g. {url}/api/models/{r.GetValue(model)})");
+            if (!r.GetValue(exit))
+            {
+                Console.WriteLine("serving until Ctrl+C");
+                app.WaitForShutdownAsync().GetAwaiter().GetResult();
+            }
+            else
+            {
+                app.StopAsync().GetAwaiter().GetResult();
+            }
+            return status.State == "done" ? 0 : 1;
+        }));
+        return command;
+    }
+
+    private static int EnvInt(string name, int fallback) =>
+        int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
+}
+
+/// <summary>`microscope sweep`: asks a running coordinator for a sweep and follows it.</summary>
+public static class SweepCommand
+{
+    public static Command Create()
+    {
+        var coordinator = new Option<string>("--coordinator", "-c") { Description = "coordinator URL (MICROSCOPE_COORDINATOR)", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MICROSCOPE_COORDINATOR") ?? "http://127.0.0.1:5080" };
+        var model = new Option<string>("--model", "-m") { Description = "model slug", Required = true };
+        var version = new Option<string?>("--version") { Description = "model version (default: the current one)" };
+        var ops = new Option<string[]>("--op") { Description = "ops (default: all)", AllowMultipleArgumentsPerToken = true };
+        var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques (default: all)", AllowMultipleArgumentsPerToken = true };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 512, Description = "optimisation steps" };
+        var size = new Option<int>("--size") { DefaultValueFactory = _ => 128, Description = "image size in pixels" };
+        var seed = new Option<int>("--seed") { Description = "random seed" };
+        var packetSize = new Option<int?>("--packet-size") { Description = "units per work packet (default: the coordinator's)" };
+        var force = new Option<bool>("--force") { Description = "render again what already exists with these parameters" };
+        var follow = new Option<bool>("--follow") { Description = "show progress until the sweep finishes" };
+        var command = new Command("sweep", "Start a sweep on a running coordinator.")
+        {
+            coordinator, model, version, ops, techniques, steps, size, seed, packetSize, force, follow,
+        };
+        command.SetAction(r => CommandErrors.Run(() =>
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(r.GetValue(coordinator)!), Timeout = TimeSpan.FromMinutes(2) };
+            var accepted = FarmClient.StartSweepAsync(http, new SweepRequest
+            {
+                Model = r.GetValue(model),
+                Version = r.GetValue(version),
+                Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
+                Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : null,
+                Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size), Seed = r.GetValue(seed) },
+                PacketSize = r.GetValue(packetSize),
+                Force = r.GetValue(force),
+            }).GetAwaiter().GetResult();
+            Console.WriteLine($"sweep {accepted.Id}: {accepted.Total} tuples ({accepted.Reused} already rendered)");
+            if (!r.GetValue(follow)) return 0;
+            var status = FarmClient.Follow(http, accepted.Id, $"{r.GetValue(model)} sweep", accepted.Total);
+            Console.WriteLine(FarmClient.Summary(status));
+            return status.State == "done" ? 0 : 1;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,168 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microscope.Contracts;
+using Microscope.Coordinator.Data;
+using Microscope.Coordinator.Models;
+using Microscope.Coordinator.Sweeps;
+using Microscope.Engine.Models;
+using Microscope.Farm.Storage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.EntityFrameworkCore;
+
+namespace Microscope.Coordinator.Api;
+
+/// <summary>The coordinator's HTTP API (docs/farm.md lists every route). Errors are problem
+/// details: 400 malformed JSON, 404 unknown id, 409 wrong state, 413 body too large, 422
+/// invalid request (unknown model/op/technique, unit out of range, bad parameters).</summary>
+public static class FarmApi
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/api");
+        api.MapPost("/sweeps", (HttpContext http, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
+        {
+            var request = await ReadBody<SweepRequest>(http, cancel);
+            var sweep = await sweeps.CreateSweepAsync(request, cancel);
+            return Results.Accepted($"/api/sweeps/{sweep.Id}", new { id = sweep.Id, total = sweep.Total, reused = sweep.Reused, paramsHash = sweep.ParamsHash, version = sweep.Version });
+        }));
+        api.MapGet("/sweeps", async (FarmDb db, CancellationToken cancel) =>
+            Results.Ok(await db.Sweeps.AsNoTracking().OrderByDescending(s => s.CreatedAt).Take(100)
+                .Select(s => new { s.Id, s.Kind, s.State, s.Model, s.Version, s.ParamsHash, s.Total, s.Reused, s.CreatedAt, s.FinishedAt }).ToListAsync(cancel)));
+        api.MapGet("/sweeps/{id:guid}", (Guid id, SweepService sweeps, CancellationToken cancel) => Guard(async () => Results.Ok(await sweeps.StatusAsync(id, cancel))));
+        api.MapGet("/sweeps/{id:guid}/packets", (Guid id, FarmDb db, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
+        {
+            await sweeps.FindAsync(id, cancel);
+            return Results.Ok(await db.Packets.AsNoTracking().Where(p => p.SweepId == id).OrderBy(p => p.Seq).ToListAsync(cancel));
+        }));
+        api.MapGet("/sweeps/{id:guid}/tuples", (Guid id, string? state, FarmDb db, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
+        {
+            await sweeps.FindAsync(id, cancel);
+            var q = db.Tuples.AsNoTracking().Where(t => t.SweepId == id);
+            if (state is not null) q = q.Where(t => t.State == state);
+            return Results.Ok(await q.OrderBy(t => t.Op).ThenBy(t => t.Technique).ThenBy(t => t.Unit).ToListAsync(cancel));
+        }));
+        api.MapPost("/sweeps/{id:guid}/pause", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.PauseAsync(id, c))));
+        api.MapPost("/sweeps/{id:guid}/resume", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.ResumeAsync(id, c))));
+        api.MapPost("/sweeps/{id:guid}/cancel", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.CancelAsync(id, c))));
+        api.MapPost("/sweeps/{id:guid}/retry-failed", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.RetryFailedAsync(id, c))));
+
+        api.MapPost("/renders", (HttpContext http, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
+        {
+            var request = await ReadBody<RenderRequest>(http, cancel);
+            var render = await sweeps.CreateRenderAsync(request, cancel);
+            return Results.Accepted($"/api/renders/{render.Id}", new { id = render.Id, paramsHash = render.ParamsHash, version = render.Version });
+        }));
+        api.MapGet("/renders/{id:guid}", (Guid id, FarmDb db, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
+        {
+            var render = await sweeps.FindAsync(id, cancel);
+            var tuple = await db.Tuples.AsNoTracking().FirstAsync(t => t.SweepId == id, cancel);
+            return Results.Ok(new
+            {
+                render.Id, tuple.State, tuple.Model, tuple.Version, tuple.Op, tuple.Unit, tuple.Technique, tuple.ParamsHash,
+                tuple.Attempts, tuple.Failure, tuple.ObjectiveStart, tuple.ObjectiveEnd, tuple.MsPerStep, tuple.Reused, tuple.WorkerId,
+                tuple.ImageKey, tuple.RecordKey,
+                ImageUrl = tuple.ImageKey is null ? null : $"/objects/{tuple.ImageKey}",
+                RecordUrl = tuple.RecordKey is null ? null : $"/objects/{tuple.RecordKey}",
+            });
+        }));
+
+        // Catalogue reads (the viewer's source).
+        api.MapGet("/models", async (FarmDb db, CancellationToken cancel) => Results.Ok(new
+        {
+            Registered = await db.Models.AsNoTracking().OrderBy(m => m.Name).ThenBy(m => m.RegisteredAt)
+                .Select(m => new { m.Name, m.Version, m.UnitCount, m.RegisteredAt }).ToListAsync(cancel),
+            Available = ModelZoo.Names,
+        }));
+        api.MapGet("/models/{model}", (string model, string? version, ModelRegistry registry, CancellationToken cancel) => Guard(async () =>
+            Results.Ok(await Describe(registry, model, version, cancel))));
+        api.MapGet("/models/{model}/{op}", (string model, string op, string? version, ModelRegistry registry, FarmDb db, CancellationToken cancel) => Guard(async () =>
+        {
+            var d = await Describe(registry, model, version, cancel);
+            var info = Resolve(d, op);
+            var v = ModelRegistry.VersionOf(d);
+            var rendered = await db.Results.AsNoTracking().Where(r => r.Model == d.Name && r.Version == v && r.Op == info.Name)
+                .GroupBy(r => new { r.Technique, r.ParamsHash }).Select(g => new { g.Key.Technique, g.Key.ParamsHash, Units = g.Count() }).ToListAsync(cancel);
+            return Results.Ok(new { Model = d.Name, Version = v, Op = info, Results = rendered });
+        }));
+        api.MapGet("/models/{model}/{op}/{unit:int}", (string model, string op, int unit, string? version, ModelRegistry registry, FarmDb db, CancellationToken cancel) => Guard(async () =>
+        {
+            var d = await Describe(registry, model, version, cancel);
+            var info = Resolve(d, op);
+            if (unit < 0 || unit >= info.Channels) throw ApiProblem.NotFound($"op '{info.Name}' has units 0..{info.Channels - 1}; {unit} is out of range");
+            var v = ModelRegistry.VersionOf(d);
+            var results = await db.Results.AsNoTracking().Where(r => r.Model == d.Name && r.Version == v && r.Op == info.Name && r.Unit == unit)
+                .OrderBy(r => r.Technique).ThenBy(r => r.RenderedAt).ToListAsync(cancel);
+            return Results.Ok(new
+            {
+                Model = d.Name, Version = v, Op = info.Name, Unit = unit,
+                Results = results.Select(r => new
+                {
+                    r.Technique, r.ParamsHash, r.ObjectiveStart, r.ObjectiveEnd, r.MsPerStep, r.ImageKey, r.RecordKey,
+                    ImageUrl = $"/objects/{r.ImageKey}", RecordUrl = $"/objects/{r.RecordKey}",
+                    RenderedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.RenderedAt),
+                }),
+            });
+        }));
+
+        app.MapGet("/objects/{**key}", (string key, IObjectStore store, CancellationToken cancel) => Guard(async () =>
+        {
+            try { ObjectKeyRules.Check(key); }
+            catch (ArgumentException) { throw ApiProblem.NotFound($"no object '{key}'"); }
+            var data = await store.GetAsync(key, cancel) ?? throw ApiProblem.NotFound($"no object '{key}'");
+            return Results.Bytes(data, ObjectKeyRules.ContentType(key));
+        }));
+        app.MapGet("/", (FarmDb db, CancellationToken cancel) => StatusPage.RenderAsync(db, cancel));
+    }
+
+    private static async Task<ModelDescriptor> Describe(ModelRegistry registry, string model, string? version, CancellationToken cancel)
+    {
+        try { return await registry.GetAsync(model, version, cancel); }
+        catch (UnknownNameException e) { throw ApiProblem.NotFound(e.Message); }
+    }
+
+    private static OpInfo Resolve(ModelDescriptor d, string op)
+    {
+        try { return ModelRegistry.ResolveOp(d, op); }
+        catch (UnknownNameException e) { throw ApiProblem.NotFound(e.Message); }
+    }
+
+    /// <summary>Reads a JSON body strictly: unknown fields and wrong types are 400, a body
+    /// over the limit 413 (Kestrel's MaxRequestBodySize enforces it while reading).</summary>
+    private static async Task<T> ReadBody<T>(HttpContext http, CancellationToken cancel) where T : class
+    {
+        try
+        {
+            var value = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, Json, cancel);
+            return value ?? throw new ApiProblem(400, "malformed request", new Dictionary<string, string[]> { ["body"] = ["a JSON object is required"] });
+        }
+        catch (JsonException e)
+        {
+            throw new ApiProblem(400, "malformed request", new Dictionary<string, string[]> { [e.Path ?? "body"] = [e.Message] });
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            throw new ApiProblem(413, "request body too large", new Dictionary<string, string[]> { ["body"] = [e.Message] });
+        }
+    }
+
+    private static async Task<IResult> Guard(Func<Task<IResult>> body)
+    {
+        try
+        {
+            return await body();
+        }
+        catch (ApiProblem p)
+        {
+            return Results.Problem(statusCode: p.Status, title: p.Title, detail: string.Join("; ", p.Errors.SelectMany(e => e.Value)),
+                extensions: new Dictionary<string, object?> { ["errors"] = p.Errors });
+        }
+    }
+}

@@ -1,0 +1,64 @@
+using Microscope.Farm.Hosting;
+
+namespace Microscope.Coordinator;
+
+/// <summary>Section <c>Coordinator</c>.</summary>
+public sealed class CoordinatorOptions : IValidatedOptions
+{
+    public const string Section = "Coordinator";
+
+    /// <summary>Where the HTTP API listens (port 0: a free port).</summary>
+    public string Urls { get; set; } = "http://127.0.0.1:5080";
+    /// <summary>Units per work packet (the worker renders a packet as one batch).</summary>
+    public int PacketSize { get; set; } = 32;
+    /// <summary>Sweep packets on the queue or rendering at once; pausing a sweep stops the
+    /// rest from being sent. Set it to a few times the number of workers.</summary>
+    public int MaxInFlightPackets { get; set; } = 16;
+    public int DispatchIntervalMs { get; set; } = 500;
+    /// <summary>A running packet without a heartbeat for this long goes back to the queue.</summary>
+    public int LeaseSeconds { get; set; } = 120;
+    public int ReaperIntervalSeconds { get; set; } = 10;
+    /// <summary>Largest accepted request body (bytes).</summary>
+    public long MaxBodyBytes { get; set; } = 64 * 1024;
+    public int MaxTuplesPerSweep { get; set; } = 2_000_000;
+    /// <summary>Worker events handled at once (1 on SQLite, which has one writer).</summary>
+    public int EventConcurrency { get; set; } = 8;
+    /// <summary>Apply schema migrations at start (otherwise run `microscope migrate`).</summary>
+    public bool MigrateOnStart { get; set; } = true;
+    /// <summary>Models registered at start (comma-separated), besides those registered on first use.</summary>
+    public string? RegisterModels { get; set; }
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        foreach (var url in Urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var u) || u.Scheme is not ("http" or "https"))
+                problems.Add($"Urls: '{url}' is not an http URL (set {FarmConfiguration.EnvironmentName(Section, nameof(Urls))})");
+        if (PacketSize is < 1 or > 1024) problems.Add("PacketSize must be 1..1024");
+        if (MaxInFlightPackets < 1) problems.Add("MaxInFlightPackets must be at least 1");
+        if (DispatchIntervalMs < 10) problems.Add("DispatchIntervalMs must be at least 10");
+        if (LeaseSeconds < 1) problems.Add("LeaseSeconds must be at least 1");
+        if (ReaperIntervalSeconds < 1) problems.Add("ReaperIntervalSeconds must be at least 1");
+        if (MaxBodyBytes < 1024) problems.Add("MaxBodyBytes must be at least 1024");
+        if (MaxTuplesPerSweep < 1) problems.Add("MaxTuplesPerSweep must be at least 1");
+        if (EventConcurrency < 1) problems.Add("EventConcurrency must be at least 1");
+        return problems;
+    }
+}
+
+public enum DatabaseProvider { Sqlite, Postgres }
+
+/// <summary>Section <c>Database</c>.</summary>
+public sealed class DatabaseOptions : IValidatedOptions
+{
+    public const string Section = "Database";
+
+    public DatabaseProvider Provider { get; set; } = DatabaseProvider.Sqlite;
+    /// <summary>SQLite: <c>Data Source=path</c>; PostgreSQL: <c>Host=...;Port=...;Database=...;Username=...;Password=...</c>.</summary>
+    public string? ConnectionString { get; set; }
+
+    public IReadOnlyList<string> Validate() =>
+        string.IsNullOrWhiteSpace(ConnectionString)
+            ? [$"ConnectionString is required (set {FarmConfiguration.EnvironmentName(Section, nameof(ConnectionString))})"]
+            : [];
+}

@@ -1,0 +1,96 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microscope.Coordinator.Data;
+using Microscope.Engine.Models;
+using Microscope.Engine.Torch;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Microscope.Coordinator.Models;
+
+/// <summary>Models and versions the farm knows, with their descriptors (ops, units, edges).
+/// A model is registered on first use: loaded once on the CPU with its shipped weights,
+/// described, and stored in the models table; its version is the weights' content hash.</summary>
+public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider clock, ILogger<ModelRegistry> logger)
+{
+    private readonly ConcurrentDictionary<string, ModelDescriptor> _current = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string, string), ModelDescriptor> _versions = new();
+    private readonly SemaphoreSlim _loading = new(1, 1);
+
+    /// <summary>The descriptor of a model (its current version, or the version asked for).
+    /// Throws <see cref="UnknownNameException"/> for an unknown model or version.</summary>
+    public async Task<ModelDescriptor> GetAsync(string name, string? version, CancellationToken cancel = default)
+    {
+        if (version is null && _current.TryGetValue(name, out var d)) return d;
+        if (version is not null && _versions.TryGetValue((name, version), out d)) return d;
+        if (version is not null)
+        {
+            using var scope = scopes.CreateScope();
+            var db = scope.ServiceProvider.GetRequiredService<FarmDb>();
+            var row = await db.Models.AsNoTracking().FirstOrDefaultAsync(m => m.Name == name && m.Version == version, cancel);
+            if (row is not null) return _versions[(name, version)] = JsonSerializer.Deserialize<ModelDescriptor>(row.DescriptorJson)!;
+            var current = await GetAsync(name, null, cancel);
+            if (current.Version == version) return current;
+            var known = await db.Models.AsNoTracking().Where(m => m.Name == name).Select(m => m.Version).ToListAsync(cancel);
+            throw new UnknownNameException($"model '{name}' has no version '{version}'; known: {string.Join(", ", known.DefaultIfEmpty(current.Version ?? "?"))}");
+        }
+        await _loading.WaitAsync(cancel);
+        try
+        {
+            if (_current.TryGetValue(name, out d)) return d;
+            d = await Task.Run(() =>
+            {
+                using var model = ModelZoo.Load(name, new WeightsSource.Shipped(), Device.CPU);
+                return model.Describe();
+            }, cancel);
+            await RegisterAsync(d, cancel);
+            return d;
+        }
+        finally
+        {
+            _loading.Release();
+        }
+    }
+
+    /// <summary>Stores a descriptor (idempotent) and makes it the model's current version.</summary>
+    public async Task RegisterAsync(ModelDescriptor d, CancellationToken cancel = default)
+    {
+        var version = VersionOf(d);
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<FarmDb>();
+        if (!await db.Models.AnyAsync(m => m.Name == d.Name && m.Version == version, cancel))
+        {
+            db.Models.Add(new ModelRow
+            {
+                Name = d.Name,
+                Version = version,
+                DescriptorJson = JsonSerializer.Serialize(d),
+                UnitCount = (int)d.UnitCount,
+                RegisteredAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            });
+            try
+            {
+                await db.SaveChangesAsync(cancel);
+                logger.LogInformation("registered model {Model} version {Version}: {Ops} ops, {Units} units", d.Name, version, d.Ops.Count, d.UnitCount);
+            }
+            catch (DbUpdateException)
+            {
+                // Another coordinator registered it first.
+            }
+        }
+        _current[d.Name] = d;
+        _versions[(d.Name, version)] = d;
+    }
+
+    public static string VersionOf(ModelDescriptor d) => d.Version ?? "unversioned";
+
+    /// <summary>Resolves an op name or alias (Microscope's <c>_0</c> suffix).</summary>
+    public static OpInfo ResolveOp(ModelDescriptor d, string name)
+    {
+        var op = d.Ops.FirstOrDefault(o => o.Name == name)
+            ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => o.Name == name[..^2]) : null);
+        return op ?? throw new UnknownNameException(
+            $"model '{d.Name}' has no op '{name}'{NameSuggestions.Format(name, d.Ops.Select(o => o.Name))}; ops: {string.Join(", ", d.Ops.Select(o => o.Name))}");
+    }
+}

@@ -1,0 +1,204 @@
+using System.Text.Json;
+using Microscope.Contracts;
+using Microscope.Coordinator.Data;
+using Microscope.Coordinator.Models;
+using Microscope.Engine.Models;
+using Microscope.Engine.Render;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
+
+namespace Microscope.Coordinator.Sweeps;
+
+/// <summary>Turns a validated sweep (or single render) into rows: one tuple per (op, unit,
+/// technique), packed into packets of one (op, technique) of at most PacketSize units.
+/// Tuples whose result already exists under the same parameters hash are marked done
+/// (reused) instead of rendered again, unless forced. Everything is written in one
+/// transaction with multi-row inserts.</summary>
+public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOptions options, TimeProvider clock)
+{
+    public sealed record Plan(ModelDescriptor Model, IReadOnlyList<OpInfo> Ops, IReadOnlyList<string> Techniques,
+        RenderSettings Parameters, int PacketSize, bool Force, int Priority, string Kind, IReadOnlyList<int>? Units);
+
+    public async Task<Plan> ValidateSweepAsync(SweepRequest request, CancellationToken cancel)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var model = await ResolveModel(request.Model, request.Version, errors, cancel);
+        var techniques = request.Techniques is { Count: > 0 } t ? t.Distinct().ToList() : [.. Techniques.All];
+        var unknown = techniques.Where(x => !Techniques.All.Contains(x)).ToList();
+        if (unknown.Count > 0) errors["techniques"] = [$"unknown technique(s) {string.Join(", ", unknown)}; known: {string.Join(", ", Techniques.All)}"];
+        var parameters = CheckParameters(request.Parameters, errors);
+        var packetSize = request.PacketSize ?? options.PacketSize;
+        if (packetSize is < 1 or > 1024) errors["packetSize"] = [$"packetSize must be 1..1024, not {packetSize}"];
+        var ops = new List<OpInfo>();
+        if (model is not null)
+        {
+            foreach (var name in request.Ops is { Count: > 0 } o ? o : model.Ops.Select(x => x.Name).ToList())
+            {
+                try { ops.Add(ModelRegistry.ResolveOp(model, name)); }
+                catch (UnknownNameException e) { errors["ops"] = [.. errors.GetValueOrDefault("ops") ?? [], e.Message]; }
+            }
+            ops = ops.DistinctBy(x => x.Name).ToList();
+            var total = ops.Sum(x => (long)x.Channels) * techniques.Count;
+            if (total > options.MaxTuplesPerSweep) errors["ops"] = [$"the sweep has {total} tuples, more than the limit {options.MaxTuplesPerSweep}"];
+        }
+        if (errors.Count > 0) throw new ApiProblem(422, "invalid sweep", errors);
+        return new Plan(model!, ops, techniques, parameters!, packetSize, request.Force, 0, "sweep", null);
+    }
+
+    public async Task<Plan> ValidateRenderAsync(RenderRequest request, CancellationToken cancel)
+    {
+        var errors = new Dictionary<string, string[]>();
+        var model = await ResolveModel(request.Model, request.Version, errors, cancel);
+        var technique = request.Technique ?? Techniques.Channel;
+        if (!Techniques.All.Contains(technique)) errors["technique"] = [$"unknown technique '{technique}'; known: {string.Join(", ", Techniques.All)}"];
+        var parameters = CheckParameters(request.Parameters, errors);
+        OpInfo? op = null;
+        if (model is not null)
+        {
+            if (string.IsNullOrWhiteSpace(request.Op)) errors["op"] = ["op is required"];
+            else
+            {
+                try { op = ModelRegistry.ResolveOp(model, request.Op); }
+                catch (UnknownNameException e) { errors["op"] = [e.Message]; }
+            }
+        }
+        if (request.Unit is not int unit) errors["unit"] = ["unit is required"];
+        else if (op is not null && (unit < 0 || unit >= op.Channels))
+            errors["unit"] = [$"op '{op.Name}' has units 0..{op.Channels - 1}; {unit} is out of range"];
+        if (errors.Count > 0) throw new ApiProblem(422, "invalid render", errors);
+        return new Plan(model!, [op!], [technique], parameters!, 1, request.Force, 1, "render", [request.Unit!.Value]);
+    }
+
+    private async Task<ModelDescriptor?> ResolveModel(string? name, string? version, Dictionary<string, string[]> errors, CancellationToken cancel)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            errors["model"] = ["model is required"];
+            return null;
+        }
+        try
+        {
+            return await models.GetAsync(name, version, cancel);
+        }
+        catch (UnknownNameException e)
+        {
+            errors[version is null ? "model" : "version"] = [e.Message];
+            return null;
+        }
+    }
+
+    private static RenderSettings? CheckParameters(RenderSettings? given, Dictionary<string, string[]> errors)
+    {
+        var p = given ?? new RenderSettings();
+        var problems = ToEngine(p).Validate();
+        if (problems.Count > 0)
+        {
+            errors["parameters"] = [.. problems];
+            return null;
+        }
+        return p;
+    }
+
+    public static RenderParameters ToEngine(RenderSettings p) => new()
+    {
+        Steps = p.Steps,
+        Size = p.Size,
+        Seed = p.Seed,
+        LearningRate = p.LearningRate,
+        Transforms = p.Transforms,
+        Decay = p.Decay,
+        InitStd = p.InitStd,
+        Thresholds = p.Thresholds,
+    };
+
+    private static readonly string[] TupleColumns =
+    [
+        "id", "sweep_id", "packet_id", "model", "version", "op", "unit", "technique", "params_hash", "state", "attempts",
+        "failure", "image_key", "record_key", "objective_start", "objective_end", "ms_per_step", "worker_id", "reused",
+        "updated_at", "done_at",
+    ];
+
+    private static readonly string[] PacketColumns =
+    [
+        "id", "sweep_id", "op", "technique", "priority", "seq", "state", "unit_count", "dispatches", "worker_id",
+        "created_at", "sent_at", "heartbeat_at", "finished_at",
+    ];
+
+    /// <summary>Writes the sweep, its packets and its tuples; returns the sweep row.</summary>
+    public async Task<SweepRow> ExpandAsync(Plan plan, CancellationToken cancel)
+    {
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var version = ModelRegistry.VersionOf(plan.Model);
+        var hash = plan.Parameters.Hash();
+        var name = plan.Model.Name;
+        var existing = new Dictionary<(string, int, string), ResultRow>();
+        if (!plan.Force)
+        {
+            var opNames = plan.Ops.Select(o => o.Name).ToList();
+            var rows = await db.Results.AsNoTracking()
+                .Where(r => r.Model == name && r.Version == version && r.ParamsHash == hash && opNames.Contains(r.Op) && plan.Techniques.Contains(r.Technique))
+                .ToListAsync(cancel);
+            foreach (var r in rows) existing[(r.Op, r.Unit, r.Technique)] = r;
+        }
+
+        var sweep = new SweepRow
+        {
+            Id = Guid.NewGuid(),
+            Kind = plan.Kind,
+            State = SweepStates.Active,
+            Model = name,
+            Version = version,
+            OpsJson = JsonSerializer.Serialize(plan.Ops.Select(o => o.Name)),
+            TechniquesJson = JsonSerializer.Serialize(plan.Techniques),
+            ParametersJson = JsonSerializer.Serialize(plan.Parameters),
+            ParamsHash = hash,
+            Force = plan.Force,
+            PacketSize = plan.PacketSize,
+            Priority = plan.Priority,
+            CreatedAt = now,
+        };
+        var tuples = new List<object?[]>();
+        var packets = new List<object?[]>();
+        var seq = 0;
+        foreach (var op in plan.Ops)
+        {
+            foreach (var technique in plan.Techniques)
+            {
+                var open = new List<int>();
+                foreach (var unit in plan.Units ?? Enumerable.Range(0, op.Channels))
+                {
+                    if (existing.TryGetValue((op.Name, unit, technique), out var r))
+                    {
+                        tuples.Add([Guid.NewGuid(), sweep.Id, null, name, version, op.Name, unit, technique, hash, TupleStates.Done, 0,
+                            null, r.ImageKey, r.RecordKey, r.ObjectiveStart, r.ObjectiveEnd, r.MsPerStep, null, true, now, now]);
+                        sweep.Reused++;
+                    }
+                    else
+                    {
+                        open.Add(unit);
+                    }
+                }
+                foreach (var chunk in open.Chunk(plan.PacketSize))
+                {
+                    var packetId = Guid.NewGuid();
+                    packets.Add([packetId, sweep.Id, op.Name, technique, plan.Priority, seq++, PacketStates.Pending, chunk.Length, 0, null, now, null, null, null]);
+                    foreach (var unit in chunk)
+                        tuples.Add([Guid.NewGuid(), sweep.Id, packetId, name, version, op.Name, unit, technique, hash, TupleStates.Pending, 0,
+                            null, null, null, null, null, null, null, false, now, null]);
+                }
+            }
+        }
+        sweep.Total = tuples.Count;
+        if (sweep.Total == sweep.Reused) sweep.FinishedAt = now;
+
+        await using var tx = await db.Database.BeginTransactionAsync(cancel);
+        db.Sweeps.Add(sweep);
+        await db.SaveChangesAsync(cancel);
+        var connection = db.Database.GetDbConnection();
+        var dbTx = tx.GetDbTransaction();
+        await BulkInsert.InsertAsync(connection, dbTx, "packets", PacketColumns, packets, cancel);
+        await BulkInsert.InsertAsync(connection, dbTx, "tuples", TupleColumns, tuples, cancel);
+        await tx.CommitAsync(cancel);
+        return sweep;
+    }
+}

@@ -1,0 +1,158 @@
+using Microscope.Contracts;
+using Microscope.Coordinator.Data;
+using Microscope.Coordinator.Dispatch;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Logging;
+
+namespace Microscope.Coordinator.Sweeps;
+
+/// <summary>Sweeps and renders: create, follow, pause, resume, cancel, retry the failed.</summary>
+public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispatcher dispatcher, TimeProvider clock, ILogger<SweepService> logger)
+{
+    public async Task<SweepRow> CreateSweepAsync(SweepRequest request, CancellationToken cancel)
+    {
+        var plan = await expander.ValidateSweepAsync(request, cancel);
+        var clockStart = System.Diagnostics.Stopwatch.StartNew();
+        var sweep = await expander.ExpandAsync(plan, cancel);
+        using (logger.BeginScope(new Dictionary<string, object> { ["SweepId"] = sweep.Id }))
+            logger.LogInformation("sweep of {Model}@{Version}: {Total} tuples ({Reused} reused), expanded in {Ms} ms",
+                sweep.Model, sweep.Version, sweep.Total, sweep.Reused, clockStart.ElapsedMilliseconds);
+        dispatcher.Wake();
+        return sweep;
+    }
+
+    public async Task<SweepRow> CreateRenderAsync(RenderRequest request, CancellationToken cancel)
+    {
+        var plan = await expander.ValidateRenderAsync(request, cancel);
+        var sweep = await expander.ExpandAsync(plan, cancel);
+        dispatcher.Wake();
+        return sweep;
+    }
+
+    public async Task<SweepRow> FindAsync(Guid id, CancellationToken cancel) =>
+        await db.Sweeps.FirstOrDefaultAsync(s => s.Id == id, cancel) ?? throw ApiProblem.NotFound($"no sweep or render {id}");
+
+    public async Task<SweepStatus> StatusAsync(Guid id, CancellationToken cancel)
+    {
+        var sweep = await FindAsync(id, cancel);
+        var counts = (await db.Tuples.Where(t => t.SweepId == id).GroupBy(t => t.State).Select(g => new { g.Key, Count = g.Count() }).ToListAsync(cancel))
+            .ToDictionary(x => x.Key, x => x.Count);
+        foreach (var s in TupleStates.All) counts.TryAdd(s, 0);
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var open = TupleStates.Open.Sum(s => counts[s]);
+
+        // Rate over the last ten minutes of rendering (reused tuples excluded).
+        var windowStart = Math.Max(sweep.CreatedAt, now - 10 * 60_000);
+        var recent = await db.Tuples.CountAsync(t => t.SweepId == id && !t.Reused && t.DoneAt != null && t.DoneAt >= windowStart, cancel);
+        var end = sweep.FinishedAt ?? now;
+        var minutes = Math.Max(1e-3, (end - windowStart) / 60_000.0);
+        var rate = recent / minutes;
+        double? eta = open == 0 ? 0 : rate > 0 ? open / rate * 60 : null;
+
+        if (open == 0 && sweep.FinishedAt is null && sweep.State != SweepStates.Cancelled)
+        {
+            var lastDone = await db.Tuples.Where(t => t.SweepId == id).MaxAsync(t => (long?)t.DoneAt, cancel) ?? now;
+            sweep.FinishedAt = Math.Max(lastDone, sweep.CreatedAt);
+            await db.SaveChangesAsync(cancel);
+        }
+        var state = sweep.State switch
+        {
+            SweepStates.Active when open == 0 => counts[TupleStates.Failed] > 0 ? "failed" : "done",
+            var s => s,
+        };
+        var failures = (await db.Tuples.AsNoTracking().Where(t => t.SweepId == id && t.State == TupleStates.Failed)
+                .Select(t => new { t.Failure, t.Op, t.Unit, t.Technique }).ToListAsync(cancel))
+            .GroupBy(t => t.Failure ?? "unknown")
+            .OrderByDescending(g => g.Count())
+            .Take(10)
+            .Select(g => new FailureSummary(g.Key, g.Count(), g.Take(5).Select(t => $"{t.Op}/{t.Unit}/{t.Technique}").ToList()))
+            .ToList();
+        return new SweepStatus
+        {
+            Id = sweep.Id,
+            Kind = sweep.Kind,
+            State = state,
+            Model = sweep.Model,
+            Version = sweep.Version,
+            ParamsHash = sweep.ParamsHash,
+            Total = sweep.Total,
+            Counts = counts,
+            Reused = sweep.Reused,
+            UnitsPerMinute = Math.Round(rate, 2),
+            EtaSeconds = eta is null ? null : Math.Round(eta.Value, 1),
+            Failures = failures,
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(sweep.CreatedAt),
+            FinishedAt = sweep.FinishedAt is long f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null,
+        };
+    }
+
+    public async Task<SweepStatus> PauseAsync(Guid id, CancellationToken cancel) => await SetStateAsync(id, SweepStates.Paused, cancel);
+
+    public async Task<SweepStatus> ResumeAsync(Guid id, CancellationToken cancel)
+    {
+        var status = await SetStateAsync(id, SweepStates.Active, cancel);
+        dispatcher.Wake();
+        return status;
+    }
+
+    /// <summary>Stops the sweep: tuples not yet sent are cancelled; packets already with a
+    /// worker finish (their results are kept).</summary>
+    public async Task<SweepStatus> CancelAsync(Guid id, CancellationToken cancel)
+    {
+        var sweep = await FindAsync(id, cancel);
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        sweep.State = SweepStates.Cancelled;
+        sweep.FinishedAt ??= now;
+        await db.SaveChangesAsync(cancel);
+        await db.Packets.Where(p => p.SweepId == id && p.State == PacketStates.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Cancelled).SetProperty(p => p.FinishedAt, now), cancel);
+        await db.Tuples.Where(t => t.SweepId == id && t.State == TupleStates.Pending)
+            .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Cancelled).SetProperty(t => t.UpdatedAt, now), cancel);
+        return await StatusAsync(id, cancel);
+    }
+
+    /// <summary>Failed tuples go back to pending in new packets (of one op and technique,
+    /// PacketSize units each), and the sweep is active again.</summary>
+    public async Task<SweepStatus> RetryFailedAsync(Guid id, CancellationToken cancel)
+    {
+        var sweep = await FindAsync(id, cancel);
+        if (sweep.State == SweepStates.Cancelled) throw new ApiProblem(409, "sweep is cancelled", new Dictionary<string, string[]> { ["id"] = ["a cancelled sweep cannot be retried; start a new sweep"] });
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        var failed = await db.Tuples.Where(t => t.SweepId == id && t.State == TupleStates.Failed).OrderBy(t => t.Op).ThenBy(t => t.Technique).ThenBy(t => t.Unit).ToListAsync(cancel);
+        var seq = await db.Packets.Where(p => p.SweepId == id).MaxAsync(p => (int?)p.Seq, cancel) ?? 0;
+        foreach (var group in failed.GroupBy(t => (t.Op, t.Technique)))
+        {
+            foreach (var chunk in group.Chunk(Math.Max(1, sweep.PacketSize)))
+            {
+                var packet = new PacketRow
+                {
+                    Id = Guid.NewGuid(), SweepId = id, Op = group.Key.Op, Technique = group.Key.Technique, Priority = sweep.Priority,
+                    Seq = ++seq, State = PacketStates.Pending, UnitCount = chunk.Length, CreatedAt = now,
+                };
+                db.Packets.Add(packet);
+                foreach (var t in chunk)
+                {
+                    t.PacketId = packet.Id;
+                    t.State = TupleStates.Pending;
+                    t.Failure = null;
+                    t.UpdatedAt = now;
+                }
+            }
+        }
+        sweep.State = SweepStates.Active;
+        sweep.FinishedAt = null;
+        await db.SaveChangesAsync(cancel);
+        logger.LogInformation("sweep {SweepId}: {Count} failed tuples queued again", id, failed.Count);
+        dispatcher.Wake();
+        return await StatusAsync(id, cancel);
+    }
+
+    private async Task<SweepStatus> SetStateAsync(Guid id, string state, CancellationToken cancel)
+    {
+        var sweep = await FindAsync(id, cancel);
+        if (sweep.State == SweepStates.Cancelled) throw new ApiProblem(409, "sweep is cancelled", new Dictionary<string, string[]> { ["id"] = ["a cancelled sweep cannot be paused or resumed"] });
+        sweep.State = state;
+        await db.SaveChangesAsync(cancel);
+        return await StatusAsync(id, cancel);
+    }
+}

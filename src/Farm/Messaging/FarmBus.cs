@@ -1,0 +1,40 @@
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microscope.Farm.Messaging;
+
+/// <summary>The one MassTransit bus of a process. The coordinator and the worker each add
+/// their consumers (with their definitions: endpoint, concurrency, retry); the single-machine
+/// demo adds both to one in-memory bus, the distributed services each their own on RabbitMQ.</summary>
+public static class FarmBus
+{
+    public static IServiceCollection AddFarmBus(this IServiceCollection services, TransportOptions transport,
+        params Action<IBusRegistrationConfigurator>[] parts)
+    {
+        services.AddMassTransit(x =>
+        {
+            foreach (var part in parts) part(x);
+            if (transport.Kind == TransportKind.InMemory)
+            {
+                x.UsingInMemory((context, cfg) => cfg.ConfigureEndpoints(context));
+            }
+            else
+            {
+                x.UsingRabbitMq((context, cfg) =>
+                {
+                    cfg.Host(new Uri(transport.RabbitMqUrl!), h => h.ConnectionName("microscope-farm"));
+                    cfg.ConfigureEndpoints(context);
+                });
+            }
+        });
+        // Without WaitUntilStarted, publishes made right after start are lost before the
+        // queues are bound (architecture doc).
+        services.Configure<MassTransitHostOptions>(o =>
+        {
+            o.WaitUntilStarted = true;
+            o.StartTimeout = TimeSpan.FromSeconds(transport.StartTimeoutSeconds);
+            o.StopTimeout = TimeSpan.FromSeconds(30);
+        });
+        return services;
+    }
+}

@@ -1,0 +1,172 @@
+using MassTransit;
+using Microscope.Contracts;
+using Microscope.Farm.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace Microscope.Worker;
+
+/// <summary>Renders a work packet: one device at a time, heartbeats while rendering, one PNG
+/// and one JSON per unit uploaded under deterministic keys (a redelivered packet overwrites
+/// the same objects), each unit reported as soon as it is stored. Permanent problems are
+/// reported as WorkFailed and the message is consumed; anything else is thrown, retried by
+/// the endpoint's retry policy, and after that lands in the error queue.</summary>
+public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, DeviceGate gate, WorkerOptions options, TransientFailureInjector injector,
+    ILogger<RenderWorkConsumer> logger) : IConsumer<RenderWork>
+{
+    protected virtual bool Priority => false;
+
+    public async Task Consume(ConsumeContext<RenderWork> context)
+    {
+        var work = context.Message;
+        var workerId = options.ResolvedId;
+        using var scope = logger.BeginScope(new Dictionary<string, object>
+        {
+            ["SweepId"] = work.SweepId ?? Guid.Empty, ["PacketId"] = work.PacketId, ["Worker"] = workerId,
+        });
+        var problems = renderer.Check(work);
+        if (problems.Count > 0)
+        {
+            await Fail(context, work, workerId, string.Join("; ", problems));
+            return;
+        }
+
+        // The consume token is not passed to the render: on shutdown the packet is finished
+        // (within the host's shutdown timeout); a killed process hands it back through the broker.
+        using var lease = await gate.EnterAsync(Priority, context.CancellationToken);
+        var attempt = context.GetRetryAttempt() + context.GetRedeliveryCount() + 1;
+        await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt });
+        logger.LogInformation("rendering {Model}/{Op} {Technique} x{Units}, {Steps} steps at {Size} px (attempt {Attempt}, dispatch {Dispatch})",
+            work.Model, work.Op, work.Technique, work.Units.Count, work.Parameters.Steps, work.Parameters.Size, attempt, work.Dispatch);
+
+        var steps = 0;
+        using var stopHeartbeat = new CancellationTokenSource();
+        var heartbeat = Heartbeat(context, work.PacketId, workerId, () => Volatile.Read(ref steps), stopHeartbeat.Token);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            injector.MaybeFail();
+            await renderer.RenderAsync(work, new Progress(v => Volatile.Write(ref steps, v)), async unit =>
+            {
+                var address = new UnitAddress(work.Model, work.ModelVersion, work.Op, unit.Unit.Unit);
+                var imageKey = ObjectKeys.Image(address, work.Technique, work.ParamsHash);
+                var recordKey = ObjectKeys.Record(address, work.Technique, work.ParamsHash);
+                await store.PutAsync(imageKey, unit.Png, "image/png", CancellationToken.None);
+                await store.PutAsync(recordKey, unit.Record, "application/json", CancellationToken.None);
+                await context.Publish(new UnitRendered
+                {
+                    PacketId = work.PacketId, TupleId = unit.Unit.TupleId, WorkerId = workerId, ImageKey = imageKey, RecordKey = recordKey,
+                    ObjectiveStart = unit.ObjectiveStart, ObjectiveEnd = unit.ObjectiveEnd, MsPerStep = unit.MsPerStep, Attempt = attempt,
+                });
+            }, CancellationToken.None);
+        }
+        catch (PermanentRenderException e)
+        {
+            await Fail(context, work, workerId, e.Message);
+            return;
+        }
+        finally
+        {
+            await stopHeartbeat.CancelAsync();
+            await heartbeat;
+        }
+        await context.Publish(new PacketFinished { PacketId = work.PacketId, WorkerId = workerId, TotalMs = started.Elapsed.TotalMilliseconds });
+        logger.LogInformation("packet done in {Seconds:F1} s", started.Elapsed.TotalSeconds);
+    }
+
+    private async Task Fail(ConsumeContext context, RenderWork work, string workerId, string reason)
+    {
+        logger.LogWarning("packet cannot be rendered: {Reason}", reason);
+        await context.Publish(new WorkFailed
+        {
+            PacketId = work.PacketId, TupleIds = work.Units.Select(u => u.TupleId).ToList(), WorkerId = workerId, Reason = reason,
+        });
+    }
+
+    private async Task Heartbeat(ConsumeContext context, Guid packetId, string workerId, Func<int> steps, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.HeartbeatSeconds));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+                await context.Publish(new PacketHeartbeat { PacketId = packetId, WorkerId = workerId, StepsDone = steps() }, stop);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (Exception e)
+        {
+            logger.LogWarning(e, "heartbeat failed");
+        }
+    }
+
+    private sealed class Progress(Action<int> report) : IProgress<int>
+    {
+        public void Report(int value) => report(value);
+    }
+}
+
+/// <summary>Consumes the priority lane (single re-renders) with the same code.</summary>
+public sealed class PriorityRenderWorkConsumer(PacketRenderer renderer, IObjectStore store, DeviceGate gate, WorkerOptions options,
+    TransientFailureInjector injector, ILogger<RenderWorkConsumer> logger) : RenderWorkConsumer(renderer, store, gate, options, injector, logger)
+{
+    protected override bool Priority => true;
+}
+
+/// <summary>Prefetch 1 and one message at a time per endpoint (the device gate serialises
+/// the two lanes), retries with a fixed interval for transient errors.</summary>
+public sealed class RenderWorkConsumerDefinition : ConsumerDefinition<RenderWorkConsumer>
+{
+    private readonly WorkerOptions _options;
+
+    public RenderWorkConsumerDefinition(WorkerOptions options)
+    {
+        _options = options;
+        EndpointName = Queues.RenderWork;
+        ConcurrentMessageLimit = 1;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<RenderWorkConsumer> consumer, IRegistrationContext context) =>
+        RenderLane.Configure(endpoint, _options);
+}
+
+public sealed class PriorityRenderWorkConsumerDefinition : ConsumerDefinition<PriorityRenderWorkConsumer>
+{
+    private readonly WorkerOptions _options;
+
+    public PriorityRenderWorkConsumerDefinition(WorkerOptions options)
+    {
+        _options = options;
+        EndpointName = Queues.PriorityRenderWork;
+        ConcurrentMessageLimit = 1;
+    }
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpoint, IConsumerConfigurator<PriorityRenderWorkConsumer> consumer, IRegistrationContext context) =>
+        RenderLane.Configure(endpoint, _options);
+}
+
+internal static class RenderLane
+{
+    public static void Configure(IReceiveEndpointConfigurator endpoint, WorkerOptions options)
+    {
+        endpoint.PrefetchCount = 1;
+        endpoint.ConcurrentMessageLimit = 1;
+        endpoint.UseMessageRetry(r =>
+        {
+            r.Ignore<PermanentRenderException>();
+            r.Interval(options.RetryLimit, TimeSpan.FromMilliseconds(options.RetryIntervalMs));
+        });
+    }
+}
+
+/// <summary>Testing aid (Worker:InjectTransientFailures): the first N packet attempts of
+/// this process fail with a transient error, to prove retries work end to end.</summary>
+public sealed class TransientFailureInjector(WorkerOptions options)
+{
+    private int _left = options.InjectTransientFailures;
+
+    public void MaybeFail()
+    {
+        if (Interlocked.Decrement(ref _left) >= 0)
+            throw new InvalidOperationException("injected transient failure (Worker:InjectTransientFailures)");
+    }
+}

@@ -1,0 +1,45 @@
+using Microscope.Farm.Hosting;
+
+namespace Microscope.Worker;
+
+/// <summary>Section <c>Worker</c>.</summary>
+public sealed class WorkerOptions : IValidatedOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>cpu, cuda, cuda:N or auto. One worker process per GPU.</summary>
+    public string Device { get; set; } = "auto";
+    /// <summary>Name in logs and in the tuples it rendered (default: host-pid).</summary>
+    public string? Id { get; set; }
+    public int HeartbeatSeconds { get; set; } = 5;
+    /// <summary>In-process retries of a packet after a transient error, before it goes to
+    /// the error queue and its tuples fail.</summary>
+    public int RetryLimit { get; set; } = 3;
+    public int RetryIntervalMs { get; set; } = 1000;
+    /// <summary>Largest image this worker renders (device memory); larger requests fail
+    /// permanently with the reason.</summary>
+    public int MaxImageSize { get; set; } = 1024;
+    /// <summary>Largest batch rendered at once; bigger packets are rendered in parts.</summary>
+    public int MaxBatch { get; set; } = 64;
+    /// <summary>Models (versions) kept loaded.</summary>
+    public int ModelCacheSize { get; set; } = 2;
+    /// <summary>Testing only: the first N packet attempts of this process throw a transient error.</summary>
+    public int InjectTransientFailures { get; set; }
+
+    public string ResolvedId => string.IsNullOrWhiteSpace(Id) ? $"{Environment.MachineName}-{Environment.ProcessId}" : Id;
+
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        try { Engine.Torch.Device.Parse(Device == "auto" ? "cpu" : Device); }
+        catch (ArgumentException) { problems.Add($"Device '{Device}' is not cpu, cuda, cuda:N or auto (set {FarmConfiguration.EnvironmentName(Section, nameof(Device))})"); }
+        if (HeartbeatSeconds < 1) problems.Add("HeartbeatSeconds must be at least 1");
+        if (RetryLimit < 0) problems.Add("RetryLimit must be 0 or more");
+        if (RetryIntervalMs < 0) problems.Add("RetryIntervalMs must be 0 or more");
+        if (MaxImageSize < 16) problems.Add("MaxImageSize must be at least 16");
+        if (MaxBatch < 1) problems.Add("MaxBatch must be at least 1");
+        if (ModelCacheSize < 1) problems.Add("ModelCacheSize must be at least 1");
+        if (InjectTransientFailures < 0) problems.Add("InjectTransientFailures must be 0 or more");
+        return problems;
+    }
+}
