@@ -13,6 +13,8 @@ public static class FarmBus
     {
         services.AddMassTransit(x =>
         {
+            // The farm runs where nothing outside can be reached (and should not be).
+            x.DisableUsageTelemetry();
             foreach (var part in parts) part(x);
             if (transport.Kind == TransportKind.InMemory)
             {

@@ -1,0 +1,153 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using MassTransit;
+using Microscope.Contracts;
+using Microscope.Coordinator.Data;
+using Microscope.Engine.Imaging;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Microscope.Farm.Tests;
+
+/// <summary>The single-machine farm end to end: coordinator and worker in one process.</summary>
+public class InMemoryFarmTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(3);
+
+    [Fact]
+    public async Task SweepRendersEveryTupleOnceAndReusesFinishedResults()
+    {
+        await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Coordinator:PacketSize"] = "12" });
+        var request = new { model = "demo", ops = new[] { "conv1", "logits" }, techniques = new[] { "channel", "neuron" }, parameters = new { steps = 8, size = 32 } };
+        var id = await farm.SweepAsync(request);
+        var status = await farm.WaitAsync(id, Patience);
+
+        Assert.Equal("done", status.State);
+        Assert.Equal(2 * (16 + 10), status.Total);
+        Assert.Equal(status.Total, status.Counts["done"]);
+        Assert.Equal(status.Total, status.Counts.Values.Sum());
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        var keys = await farm.Store.ListAsync("demo/");
+        Assert.Equal(tuples.Count * 2, keys.Count);
+        foreach (var t in tuples)
+        {
+            Assert.Equal($"demo/{t.Version}/{t.Op}/{t.Unit}/{t.Technique}/{t.ParamsHash}.png", t.ImageKey);
+            var png = await farm.Store.GetAsync(t.ImageKey!);
+            var image = ImageFile.Decode(png!);
+            Assert.Equal((32, 32), (image.Width, image.Height));
+            var record = JsonDocument.Parse((await farm.Store.GetAsync(t.RecordKey!))!).RootElement;
+            Assert.Equal(8, record.GetProperty("trajectory").GetArrayLength());
+        }
+        Assert.Equal(tuples.Count, farm.Db(db => db.Results.Count()));
+
+        // The same sweep again: everything exists with this parameters hash, nothing renders.
+        var again = await farm.WaitAsync(await farm.SweepAsync(request), TimeSpan.FromSeconds(30));
+        Assert.Equal(("done", again.Total), (again.State, again.Reused));
+        Assert.Equal(0, farm.Db(db => db.Packets.Count(p => p.SweepId == again.Id)));
+    }
+
+    [Fact]
+    public async Task ASingleRenderTakesThePriorityLaneAndKeepsEachParameterSet()
+    {
+        await using var farm = await InProcessFarm.StartAsync();
+        var ids = new List<Guid>();
+        foreach (var seed in new[] { 1, 2 })
+        {
+            using var response = await farm.Http.PostAsJsonAsync("/api/renders", new { model = "demo", op = "conv3_0", unit = 5, technique = "neuron", parameters = new { steps = 8, size = 32, seed } });
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            ids.Add((await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
+        }
+        foreach (var id in ids)
+        {
+            await farm.WaitAsync(id, Patience);
+            var render = await farm.Http.GetFromJsonAsync<JsonElement>($"/api/renders/{id}");
+            Assert.Equal("done", render.GetProperty("state").GetString());
+            var png = await farm.Http.GetByteArrayAsync(render.GetProperty("imageUrl").GetString());
+            Assert.Equal(32, ImageFile.Decode(png).Width);
+        }
+        Assert.All(farm.Db(db => db.Packets.ToList()), p => Assert.Equal(1, p.Priority));
+        var unit = await farm.Http.GetFromJsonAsync<JsonElement>("/api/models/demo/conv3/5");
+        Assert.Equal(2, unit.GetProperty("results").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task BadParametersFailWithTheirReasonAndAreNotRetried()
+    {
+        await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Worker:MaxImageSize"] = "32" });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 48 } });
+        var status = await farm.WaitAsync(id, Patience);
+        Assert.Equal("failed", status.State);
+        Assert.Equal(16, status.Counts["failed"]);
+        var failure = Assert.Single(status.Failures);
+        Assert.Contains("exceeds this worker's limit of 32", failure.Reason, StringComparison.Ordinal);
+        Assert.All(farm.Db(db => db.Tuples.ToList()), t => Assert.Equal(0, t.Attempts));
+    }
+
+    [Fact]
+    public async Task TransientFailuresAreRetriedAndExhaustedRetriesCanBeRetriedLater()
+    {
+        // RetryLimit 1: the first packet fails twice (two injected failures) and is faulted;
+        // the later ones succeed. retry-failed then renders the faulted tuples.
+        await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Worker:InjectTransientFailures"] = "3", ["Worker:RetryLimit"] = "1", ["Coordinator:PacketSize"] = "8", ["Coordinator:MaxInFlightPackets"] = "1",
+        });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
+        var status = await farm.WaitAsync(id, Patience);
+        Assert.Equal("failed", status.State);
+        Assert.Equal((8, 8), (status.Counts["done"], status.Counts["failed"]));
+        Assert.Contains("injected transient failure", Assert.Single(status.Failures).Reason, StringComparison.Ordinal);
+        // The second packet failed once (third injection) and succeeded on its retry.
+        Assert.Contains(farm.Db(db => db.Tuples.Where(t => t.State == TupleStates.Done).Select(t => t.Attempts).ToList()), a => a == 2);
+
+        using var retry = await farm.Http.PostAsync($"/api/sweeps/{id}/retry-failed", null);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        status = await farm.WaitAsync(id, Patience);
+        Assert.Equal("done", status.State);
+        Assert.Equal(16, status.Counts["done"]);
+    }
+
+    [Fact]
+    public async Task PauseHoldsBackPacketsResumeFinishesCancelStops()
+    {
+        await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?>
+        {
+            ["Coordinator:PacketSize"] = "4", ["Coordinator:MaxInFlightPackets"] = "1",
+        });
+        var request = new { model = "demo", ops = new[] { "conv2" }, techniques = new[] { "channel" }, parameters = new { steps = 8, size = 32 } };
+        var id = await farm.SweepAsync(request);
+        var paused = await (await farm.Http.PostAsync($"/api/sweeps/{id}/pause", null)).Content.ReadFromJsonAsync<SweepStatus>(InProcessFarm.Web);
+        Assert.Equal("paused", paused!.State);
+        await Task.Delay(1500);
+        Assert.True(farm.Db(db => db.Packets.Count(p => p.SweepId == id && p.State == PacketStates.Pending)) >= 6);
+        await farm.Http.PostAsync($"/api/sweeps/{id}/resume", null);
+        Assert.Equal("done", (await farm.WaitAsync(id, Patience)).State);
+
+        var second = await farm.SweepAsync(request with { parameters = new { steps = 9, size = 32 } });
+        var cancelled = await (await farm.Http.PostAsync($"/api/sweeps/{second}/cancel", null)).Content.ReadFromJsonAsync<SweepStatus>(InProcessFarm.Web);
+        Assert.Equal("cancelled", cancelled!.State);
+        var final = await farm.WaitAsync(second, Patience, s => s.Counts["pending"] + s.Counts["queued"] + s.Counts["running"] == 0);
+        Assert.True(final.Counts["cancelled"] >= 24, JsonSerializer.Serialize(final));
+        Assert.Equal(32, final.Counts["cancelled"] + final.Counts["done"]);
+    }
+
+    [Fact]
+    public async Task TheReaperRequeuesAPacketWhoseWorkerWentQuiet()
+    {
+        await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?>
+        {
+            ["Coordinator:LeaseSeconds"] = "1", ["Coordinator:ReaperIntervalSeconds"] = "1",
+        });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
+        var packet = farm.Db(db => db.Packets.Single(p => p.SweepId == id));
+        // A worker starts the packet and then says nothing more.
+        await farm.App.Services.GetRequiredService<IBus>().Publish(new PacketStarted { PacketId = packet.Id, WorkerId = "ghost", Attempt = 1 });
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (farm.Db(db => db.Packets.Single(p => p.Id == packet.Id).Dispatches) < 2)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the packet was not sent again");
+            await Task.Delay(200);
+        }
+        Assert.All(farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList()), t => Assert.Equal(1, t.Attempts));
+    }
+}

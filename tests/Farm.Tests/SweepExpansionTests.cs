@@ -1,0 +1,62 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Microscope.Coordinator.Data;
+using Microscope.Coordinator.Models;
+using Microscope.Engine.Models;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace Microscope.Farm.Tests;
+
+/// <summary>Expansion and packing, without a worker (nothing is rendered).</summary>
+public class SweepExpansionTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task EveryUnitOfEveryOpAndTechniqueIsOneTuplePackedByOpAndTechnique()
+    {
+        await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?> { ["Coordinator:MaxInFlightPackets"] = "2" });
+        var id = await farm.SweepAsync(new { model = "demo", techniques = new[] { "channel", "neuron" }, parameters = new { steps = 8, size = 32 } });
+        var d = await farm.Http.GetFromJsonAsync<ModelDescriptor>("/api/models/demo", InProcessFarm.Web);
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        var packets = farm.Db(db => db.Packets.Where(p => p.SweepId == id).ToList());
+
+        Assert.Equal(234, d!.Ops.Sum(o => o.Channels));
+        Assert.Equal(234 * 2, tuples.Count);
+        Assert.Equal(tuples.Count, tuples.Select(t => (t.Op, t.Unit, t.Technique)).Distinct().Count());
+        foreach (var op in d.Ops)
+            foreach (var technique in new[] { "channel", "neuron" })
+                Assert.Equal(Enumerable.Range(0, op.Channels), tuples.Where(t => t.Op == op.Name && t.Technique == technique).Select(t => t.Unit).Order());
+        Assert.Equal(d.Ops.Sum(o => (o.Channels + 31) / 32) * 2, packets.Count);
+        foreach (var p in packets)
+        {
+            var members = tuples.Where(t => t.PacketId == p.Id).ToList();
+            Assert.InRange(members.Count, 1, 32);
+            Assert.Equal(p.UnitCount, members.Count);
+            Assert.All(members, t => Assert.True(t.Op == p.Op && t.Technique == p.Technique));
+        }
+        // Only MaxInFlightPackets are handed to the broker; the rest wait.
+        await Task.Delay(500);
+        Assert.Equal(2, farm.Db(db => db.Packets.Count(p => p.SweepId == id && p.State != PacketStates.Pending)));
+        var status = await farm.StatusAsync(id);
+        Assert.Equal(468, status.Total);
+        Assert.Equal(468, status.Counts.Values.Sum());
+    }
+
+    [Fact]
+    public async Task A20000UnitSweepExpandsInBulkQuickly()
+    {
+        await using var farm = await InProcessFarm.StartAsync(worker: false);
+        // A synthetic model of 40 ops x 500 units (only its descriptor exists).
+        var ops = Enumerable.Range(0, 40).Select(i => new OpInfo($"layer{i}", 500, 7, 7, [])).ToList();
+        var registry = farm.App.Services.GetRequiredService<ModelRegistry>();
+        await registry.RegisterAsync(new ModelDescriptor("synthetic", "none", 224, "none", ops, 0, "0123456789ab", false));
+
+        var clock = Stopwatch.StartNew();
+        var id = await farm.SweepAsync(new { model = "synthetic", techniques = new[] { "channel" } });
+        var ms = clock.ElapsedMilliseconds;
+        output.WriteLine($"20,000-unit sweep expanded and answered in {ms} ms (SQLite)");
+        Assert.Equal(20_000, farm.Db(db => db.Tuples.Count(t => t.SweepId == id)));
+        Assert.Equal(40 * 16, farm.Db(db => db.Packets.Count(p => p.SweepId == id)));
+        Assert.True(ms < 15_000, $"expansion took {ms} ms");
+    }
+}
