@@ -10,6 +10,14 @@ public static class ModelZoo
     private static readonly Dictionary<string, Func<VisionModel>> Factories = new(StringComparer.Ordinal)
     {
         ["demo"] = () => new DemoNet(),
+        ["inceptionv1"] = () => new Zoo.InceptionV1(),
+        ["inceptionv1_places365"] = () => new Zoo.InceptionV1Places365(),
+        ["alexnet"] = () => new Zoo.AlexNet(),
+        ["alexnet_places365"] = () => new Zoo.AlexNetPlaces365(),
+        ["vgg19"] = () => new Zoo.Vgg19(),
+        ["inceptionv3"] = () => new Zoo.InceptionV3(),
+        ["inceptionv4"] = () => new Zoo.InceptionV4(),
+        ["resnetv2_50"] = () => new Zoo.ResNetV2_50(),
     };
 
     public static IReadOnlyList<string> Names => Factories.Keys.ToList();

@@ -1,0 +1,73 @@
+using Microscope.Engine.Torch;
+using F = Microscope.Engine.Torch.torch.nn.functional;
+
+namespace Microscope.Engine.Models.Zoo;
+
+/// <summary>Layer helpers the zoo's published architectures need beyond <see cref="VisionModel"/>'s:
+/// rectangular kernels, explicit asymmetric padding (TensorFlow "SAME"), and a convolution
+/// fused with its batch norm and ReLU in one graph node whose parameter names follow the
+/// checkpoint layout each model documents (docs/models.md).</summary>
+public abstract class ZooModel : VisionModel
+{
+    /// <summary>Convolution, then optionally batch norm (inference statistics), then optionally
+    /// ReLU, as one node. Parameters: "{convParams}.weight" [, "{convParams}.bias"] and, with
+    /// <paramref name="bnParams"/>, "{bnParams}.weight|bias|running_mean|running_var"
+    /// (no ".weight" when <paramref name="bnScale"/> is false, as TF-slim's scale=False).</summary>
+    protected string ConvUnit(string node, string input, int inChannels, int outChannels, (int H, int W) kernel,
+        (int H, int W)? stride = null, (int H, int W)? padding = null, int groups = 1,
+        string? convParams = null, bool bias = false, string? bnParams = null, double bnEps = 1e-3,
+        bool bnScale = true, bool relu = true, bool op = false)
+    {
+        convParams ??= node;
+        var w = Declare(convParams + ".weight", [outChannels, inChannels / groups, kernel.H, kernel.W]);
+        var b = bias ? Declare(convParams + ".bias", [outChannels], ParameterStore.ParameterInit.Zeros) : null;
+        string? gamma = null, beta = null, mean = null, variance = null;
+        if (bnParams is not null)
+        {
+            gamma = bnScale ? Declare(bnParams + ".weight", [outChannels], ParameterStore.ParameterInit.Ones) : null;
+            beta = Declare(bnParams + ".bias", [outChannels], ParameterStore.ParameterInit.Zeros);
+            mean = Declare(bnParams + ".running_mean", [outChannels], ParameterStore.ParameterInit.Zeros);
+            variance = Declare(bnParams + ".running_var", [outChannels], ParameterStore.ParameterInit.Ones);
+        }
+        var s = stride ?? (1, 1);
+        var p = padding ?? (0, 0);
+        return Graph.Add(node, input, x =>
+        {
+            var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (s.H, s.W), (p.H, p.W), groups: groups);
+            if (mean is not null)
+            {
+                var convolved = y;
+                using (convolved) y = F.batch_norm(convolved, Current(mean), Current(variance!), gamma is null ? null : Current(gamma), Current(beta!), eps: bnEps);
+            }
+            if (!relu) return y;
+            using (y) return y.relu();
+        }, op);
+    }
+
+    /// <summary>Inference batch norm with explicit parameter names (ReLU optional).</summary>
+    protected string Norm(string node, string input, int channels, string paramPrefix, double eps, bool relu, bool op = false)
+    {
+        var gamma = Declare(paramPrefix + ".weight", [channels], ParameterStore.ParameterInit.Ones);
+        var beta = Declare(paramPrefix + ".bias", [channels], ParameterStore.ParameterInit.Zeros);
+        var mean = Declare(paramPrefix + ".running_mean", [channels], ParameterStore.ParameterInit.Zeros);
+        var variance = Declare(paramPrefix + ".running_var", [channels], ParameterStore.ParameterInit.Ones);
+        return Graph.Add(node, input, x =>
+        {
+            var y = F.batch_norm(x, Current(mean), Current(variance), Current(gamma), Current(beta), eps: eps);
+            if (!relu) return y;
+            using (y) return y.relu();
+        }, op);
+    }
+
+    /// <summary>Constant padding (left, right, top, bottom); max pools after TensorFlow "SAME"
+    /// padding pad with -inf so the padding never wins.</summary>
+    protected string Pad(string node, string input, int left, int right, int top, int bottom, double value = 0) =>
+        Graph.Add(node, input, x => F.pad(x, [left, right, top, bottom], value));
+
+    /// <summary>Max pool after TensorFlow-style asymmetric padding (extra row/column at the end).</summary>
+    protected string MaxPoolSame(string node, string input, int kernel, int stride, int left, int right, int top, int bottom)
+    {
+        var padded = Pad(node + "_pad", input, left, right, top, bottom, double.NegativeInfinity);
+        return MaxPool(node, padded, kernel, stride);
+    }
+}
