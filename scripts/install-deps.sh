@@ -2,8 +2,10 @@
 # Installs what building and testing need on a fresh Debian 12 machine (idempotent).
 # libtorch (CPU) and OpenBLAS: without libopenblas0-openmp libtorch falls back to the
 # reference BLAS and small convolutions run ~2x slower.
+# python3-torch/python3-torchvision (1.13/0.14, for /usr/bin/python3): the zoo's parity
+# tests compare VGG19 and InceptionV3 against torchvision (tools/parity_reference.py).
 set -euo pipefail
-packages=(libtorch-dev libopenblas0-openmp cmake g++)
+packages=(libtorch-dev libopenblas0-openmp cmake g++ python3-torch python3-torchvision)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
