@@ -30,6 +30,17 @@ public class ImageFileTests
     }
 
     [Fact]
+    public void Png_is_compressed_and_deterministic()
+    {
+        var chw = Gradient(128, 128);
+        var png = ImageFile.EncodePng(chw, 128, 128);
+        Assert.True(png.Length < 128 * 128 * 3 / 10, $"{png.Length} bytes for 49152 bytes of pixels");
+        Assert.Equal(png, ImageFile.EncodePng(chw, 128, 128));
+        var back = ImageFile.Decode(png);
+        Assert.Equal(ImageFile.ToRgb24(chw, 128, 128), ImageFile.ToRgb24(back.Pixels, 128, 128));
+    }
+
+    [Fact]
     public void Jpeg_inputs_are_read_as_rgb()
     {
         var chw = Gradient(32, 16);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microscope.Engine.Imaging;
 using Microscope.Engine.Render;
 using Microscope.Engine.Render.Objectives;
+using Microscope.Engine.Techniques;
 
 namespace Microscope.Cli.Commands;
 
@@ -10,7 +11,39 @@ namespace Microscope.Cli.Commands;
 /// index) and writes a PNG and a JSON per unit.</summary>
 public static class RenderCommand
 {
-    public static readonly string[] Techniques = ["channel", "neuron"];
+    public static readonly string[] Techniques = [.. TechniqueCatalog.All.Select(t => t.Name), "everything"];
+
+    /// <summary>Every other technique goes through the Engine's <see cref="TechniqueRunner"/>;
+    /// files are named {model}_{op}_{unit or "op"}_{technique}{suffix}.</summary>
+    private static int RunTechniques(Engine.Models.VisionModel model, string op, IReadOnlyList<string> techniques, int[] units,
+        RenderParameters parameters, TechniqueOptions options, DirectoryInfo dir, bool json)
+    {
+        foreach (var t in techniques)
+        {
+            var kind = TechniqueCatalog.Get(t).Kind;
+            if (kind == TechniqueKind.UnitImage && units.Length == 0)
+                throw new ArgumentException($"{t} renders units: give --unit N or --all-units");
+        }
+        dir.Create();
+        foreach (var t in techniques)
+        {
+            var outputs = CliProgress.Run($"{model.Name}/{op} {t}", 1000, progress =>
+                TechniqueRunner.Run(model, op, t, units, parameters, options, new Scaled(progress)));
+            foreach (var o in outputs)
+            {
+                var path = Path.Combine(dir.FullName, $"{model.Name}_{op}_{(o.Unit is int u ? u.ToString(System.Globalization.CultureInfo.InvariantCulture) : "op")}_{t}{o.Suffix}");
+                File.WriteAllBytes(path, o.Content);
+                if (json) Console.WriteLine(JsonSerializer.Serialize(new { Model = model.Name, Op = op, o.Unit, Technique = t, File = path, o.ContentType }, Json.Options));
+                else Console.WriteLine(path);
+            }
+        }
+        return 0;
+    }
+
+    private sealed class Scaled(IProgress<int> inner) : IProgress<double>
+    {
+        public void Report(double fraction) => inner.Report((int)(fraction * 1000));
+    }
 
     public static Command Create()
     {
@@ -18,7 +51,7 @@ public static class RenderCommand
         var op = new Option<string>("--op") { Description = "op (layer) name, e.g. conv3 or mixed4c", Required = true };
         var units = new Option<int[]>("--unit", "-u") { Description = "unit (channel) index; repeat for several", AllowMultipleArgumentsPerToken = true };
         var allUnits = new Option<bool>("--all-units") { Description = "render every unit of the op (one batch)" };
-        var technique = new Option<string>("--technique", "-t") { Description = "channel or neuron", DefaultValueFactory = _ => "channel" };
+        var technique = new Option<string>("--technique", "-t") { Description = "channel, neuron, diversity, deepdream, caricature, dataset_examples, tuning_curves or everything", DefaultValueFactory = _ => "channel" };
         technique.AcceptOnlyFromAmong(Techniques);
         var steps = new Option<int>("--steps") { Description = "optimisation steps", DefaultValueFactory = _ => 512 };
         var size = new Option<int>("--size") { Description = "image size in pixels", DefaultValueFactory = _ => 128 };
@@ -29,9 +62,13 @@ public static class RenderCommand
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "output folder", Required = true };
         var json = new Option<bool>("--json") { Description = "print one JSON object per unit on stdout" };
         var sheet = new Option<bool>("--sheet") { Description = "also write sheet.png, all units of this render in one grid" };
+        var images = new Option<int>("--images") { Description = "diversity: images per unit", DefaultValueFactory = _ => 4 };
+        var topK = new Option<int>("--top-k") { Description = "dataset examples: images kept per unit", DefaultValueFactory = _ => 16 };
+        var dataset = new Option<DirectoryInfo?>("--dataset") { Description = "dataset examples: folder of PNG/JPEG images (default: the demo's procedural set)" };
+        var caricatureInputs = new Option<DirectoryInfo?>("--caricature-inputs") { Description = "caricature: folder of PNG/JPEG input images (default: procedural inputs)" };
         var command = new Command("render", "Render feature visualisations of units of one op.")
         {
-            op, units, allUnits, technique, steps, size, seed, lr, noTransforms, thresholds, output, json, sheet,
+            op, units, allUnits, technique, steps, size, seed, lr, noTransforms, thresholds, output, json, sheet, images, topK, dataset, caricatureInputs,
         };
         models.AddTo(command);
 
@@ -53,11 +90,20 @@ public static class RenderCommand
             var opName = model.ResolveOp(r.GetValue(op)!);
             var info = model.Describe().Ops.Single(o => o.Name == opName);
             var unitList = r.GetValue(allUnits) ? Enumerable.Range(0, info.Channels).ToArray() : r.GetValue(units) ?? [];
-            if (unitList.Length == 0) throw new ArgumentException("give at least one --unit N, or --all-units");
             foreach (var u in unitList)
                 if (u < 0 || u >= info.Channels)
                     throw new ArgumentException($"op '{opName}' of model '{model.Name}' has units 0..{info.Channels - 1}; {u} is out of range");
             var tech = r.GetValue(technique)!;
+            if (tech is not ("channel" or "neuron"))
+            {
+                var options = new TechniqueOptions
+                {
+                    DiversityImages = r.GetValue(images), TopK = r.GetValue(topK),
+                    DatasetFolder = r.GetValue(dataset)?.FullName, CaricatureFolder = r.GetValue(caricatureInputs)?.FullName,
+                };
+                return RunTechniques(model, opName, TechniqueCatalog.Expand([tech]), unitList, parameters, options, r.GetValue(output)!, r.GetValue(json));
+            }
+            if (unitList.Length == 0) throw new ArgumentException("give at least one --unit N, or --all-units");
             Objective objective = tech == "neuron" ? new NeuronObjective(opName, unitList) : new ChannelObjective(opName, unitList);
 
             var dir = r.GetValue(output)!;

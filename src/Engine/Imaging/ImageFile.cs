@@ -1,5 +1,4 @@
 using StbImageSharp;
-using StbImageWriteSharp;
 
 namespace Microscope.Engine.Imaging;
 
@@ -25,12 +24,7 @@ public static class ImageFile
         return rgb;
     }
 
-    public static byte[] EncodePng(float[] chw, int width, int height)
-    {
-        using var stream = new MemoryStream();
-        new ImageWriter().WritePng(ToRgb24(chw, width, height), width, height, StbImageWriteSharp.ColorComponents.RedGreenBlue, stream);
-        return stream.ToArray();
-    }
+    public static byte[] EncodePng(float[] chw, int width, int height) => PngEncoder.Encode(ToRgb24(chw, width, height), width, height);
 
     public static void SavePng(string path, float[] chw, int width, int height) =>
         File.WriteAllBytes(path, EncodePng(chw, width, height));
@@ -39,7 +33,7 @@ public static class ImageFile
     public static RgbImage Decode(byte[] bytes, string name = "image")
     {
         ImageResult img;
-        try { img = ImageResult.FromMemory(bytes, StbImageSharp.ColorComponents.RedGreenBlue); }
+        try { img = ImageResult.FromMemory(bytes, ColorComponents.RedGreenBlue); }
         catch (Exception e) { throw new InvalidDataException($"{name} is not a readable PNG or JPEG image: {e.Message}", e); }
         var plane = img.Width * img.Height;
         var chw = new float[3 * plane];
