@@ -1,0 +1,280 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Microscope.Contracts;
+using Microscope.Engine.Imaging;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Microscope.Farm.IntegrationTests;
+
+/// <summary>The distributed farm through the real parts: PostgreSQL, RabbitMQ and s3rver on
+/// 127.0.0.1; the coordinator and workers as separate `microscope` processes.</summary>
+[Collection(RealServersCollection.Name)]
+public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper output) : IDisposable
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+    private static readonly TimeSpan Patience = TimeSpan.FromMinutes(5);
+    private readonly List<FarmProcess> _processes = [];
+
+    public void Dispose()
+    {
+        foreach (var p in _processes) p.Dispose();
+    }
+
+    private string Logs => string.Join("\n", _processes.Select(p => p.Output));
+
+    private async Task<(HttpClient Http, Isolation Iso, Dictionary<string, string> Env)> CoordinatorAsync(string name, Dictionary<string, string>? extra = null)
+    {
+        var iso = await servers.IsolateAsync(name);
+        var env = new Dictionary<string, string>(servers.Environment(iso));
+        foreach (var (k, v) in extra ?? []) env[k] = v;
+        var (process, url) = await FarmProcess.StartCoordinatorAsync(env);
+        _processes.Add(process);
+        return (new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) }, iso, env);
+    }
+
+    private async Task<FarmProcess> WorkerAsync(string name, Dictionary<string, string> env, Dictionary<string, string>? extra = null)
+    {
+        var e = new Dictionary<string, string>(env);
+        foreach (var (k, v) in extra ?? []) e[k] = v;
+        var w = await FarmProcess.StartWorkerAsync(name, e);
+        _processes.Add(w);
+        return w;
+    }
+
+    private static async Task<Guid> PostAsync(HttpClient http, string path, object body)
+    {
+        using var r = await http.PostAsJsonAsync(path, body, Web);
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.StatusCode == HttpStatusCode.Accepted, $"{(int)r.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.GetProperty("id").GetGuid();
+    }
+
+    private async Task<SweepStatus> WaitAsync(HttpClient http, Guid id, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (true)
+        {
+            var s = (await http.GetFromJsonAsync<SweepStatus>($"/api/sweeps/{id}", Web))!;
+            if (s.State is "done" or "failed" or "cancelled") return s;
+            Assert.True(DateTime.UtcNow < deadline, $"sweep not finished after {timeout}: {JsonSerializer.Serialize(s)}\n{Logs}");
+            await Task.Delay(300);
+        }
+    }
+
+    private static async Task<List<TupleView>> TuplesAsync(HttpClient http, Guid id) =>
+        (await http.GetFromJsonAsync<List<TupleView>>($"/api/sweeps/{id}/tuples", Web))!;
+
+    public sealed record TupleView(Guid Id, Guid? PacketId, string Version, string Op, int Unit, string Technique, string ParamsHash, string State,
+        int Attempts, string? Failure, string? ImageKey, string? RecordKey, string? WorkerId);
+
+    private AmazonS3Client S3() => new(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
+    {
+        ServiceURL = servers.S3Url, ForcePathStyle = true,
+        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+    });
+
+    private async Task<List<string>> KeysAsync(string bucket)
+    {
+        using var s3 = S3();
+        var keys = new List<string>();
+        var request = new ListObjectsV2Request { BucketName = bucket };
+        while (true)
+        {
+            var page = await s3.ListObjectsV2Async(request);
+            keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
+            if (page.IsTruncated != true) return keys;
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
+
+    private async Task<byte[]> GetObjectAsync(string bucket, string key)
+    {
+        using var s3 = S3();
+        using var r = await s3.GetObjectAsync(bucket, key);
+        using var m = new MemoryStream();
+        await r.ResponseStream.CopyToAsync(m);
+        return m.ToArray();
+    }
+
+    [Fact]
+    public async Task TwoWorkersRenderEveryTupleOnceAndTheSingleMachineModeGivesTheSameTuples()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (http, iso, env) = await CoordinatorAsync("twoworkers", new() { ["MICROSCOPE_COORDINATOR__PACKETSIZE"] = "16" });
+        await Task.WhenAll(WorkerAsync("worker-a", env), WorkerAsync("worker-b", env));
+        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", techniques = new[] { "channel", "neuron" }, parameters = new { steps = 8, size = 32 } });
+        var status = await WaitAsync(http, id, Patience);
+        output.WriteLine($"distributed sweep: {status.Total} tuples, {status.UnitsPerMinute} units/min, {(status.FinishedAt!.Value - status.CreatedAt).TotalSeconds:F1} s");
+
+        Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
+        Assert.Equal(468, status.Total);
+        Assert.Equal(468, status.Counts["done"]);
+        Assert.Equal(status.Total, status.Counts.Values.Sum());
+        var tuples = await TuplesAsync(http, id);
+        Assert.Equal(468, tuples.Count);
+        Assert.Equal(468, tuples.Select(t => (t.Op, t.Unit, t.Technique)).Distinct().Count());
+        Assert.Equal(["worker-a", "worker-b"], tuples.Select(t => t.WorkerId!).Distinct().Order());
+
+        var keys = await KeysAsync(iso.Bucket);
+        Assert.Equal(468 * 2, keys.Count);
+        Assert.Equal(tuples.Select(t => t.ImageKey!).Concat(tuples.Select(t => t.RecordKey!)).Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
+        foreach (var t in tuples)
+        {
+            var image = ImageFile.Decode(await GetObjectAsync(iso.Bucket, t.ImageKey!));
+            Assert.Equal((32, 32), (image.Width, image.Height));
+        }
+        await using (var pg = new NpgsqlConnection(iso.Postgres))
+        {
+            await pg.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM results", pg);
+            Assert.Equal(468L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+
+        // The single-machine mode (in-memory transport, SQLite, folder) on the same sweep.
+        var folder = Path.Combine(servers.Root, "demo-" + Guid.NewGuid().ToString("N")[..6]);
+        var demo = FarmProcess.Start("demo", new Dictionary<string, string>(), "demo", "--steps", "8", "--size", "32", "--port", "0", "--out", folder, "--exit",
+            "--set", "Coordinator:PacketSize=16");
+        _processes.Add(demo);
+        Assert.True(await demo.WaitForExitAsync(Patience) == 0, demo.Output);
+        var local = new List<(string, int, string, string, string, string)>();
+        await using (var db = new SqliteConnection($"Data Source={Path.Combine(folder, "farm.db")};Mode=ReadOnly;Pooling=False"))
+        {
+            await db.OpenAsync();
+            await using var cmd = db.CreateCommand();
+            cmd.CommandText = "SELECT op, unit, technique, params_hash, state, image_key FROM tuples";
+            await using var reader = await cmd.ExecuteReaderAsync();
+            while (await reader.ReadAsync()) local.Add((reader.GetString(0), reader.GetInt32(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5)));
+        }
+        var distributed = tuples.Select(t => (t.Op, t.Unit, t.Technique, t.ParamsHash, t.State, t.ImageKey!)).ToList();
+        Assert.Equal(distributed.Order(), local.Order());
+        Assert.Equal(468 * 2, Directory.EnumerateFiles(Path.Combine(folder, "objects"), "*", SearchOption.AllDirectories).Count());
+        output.WriteLine($"test took {clock.Elapsed.TotalSeconds:F0} s");
+    }
+
+    [Fact]
+    public async Task AWorkerKilledInTheMiddleOfAPacketLosesAndDuplicatesNothing()
+    {
+        var (http, iso, env) = await CoordinatorAsync("killed", new() { ["MICROSCOPE_COORDINATOR__PACKETSIZE"] = "16" });
+        var a = await WorkerAsync("worker-a", env);
+        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv3" }, techniques = new[] { "channel" }, parameters = new { steps = 150, size = 32 } });
+
+        // Wait until worker A is rendering a packet and has reported progress, then kill it.
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        Guid victim;
+        while (true)
+        {
+            var packets = await http.GetFromJsonAsync<List<JsonElement>>($"/api/sweeps/{id}/packets", Web);
+            var running = packets!.FirstOrDefault(p => p.GetProperty("state").GetString() == "running" && p.GetProperty("workerId").GetString() == "worker-a");
+            if (running.ValueKind != JsonValueKind.Undefined)
+            {
+                victim = running.GetProperty("id").GetGuid();
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, "worker A never started a packet\n" + Logs);
+            await Task.Delay(100);
+        }
+        await Task.Delay(500);
+        a.Kill();
+        var before = await TuplesAsync(http, id);
+        Assert.Contains(before, t => t.PacketId == victim && t.State == "running");
+
+        await WorkerAsync("worker-b", env);
+        var status = await WaitAsync(http, id, Patience);
+        Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
+        var tuples = await TuplesAsync(http, id);
+        Assert.Equal(48, tuples.Count);
+        Assert.All(tuples, t => Assert.Equal("done", t.State));
+        Assert.All(tuples.Where(t => t.PacketId == victim), t =>
+        {
+            Assert.Equal("worker-b", t.WorkerId);
+            Assert.True(t.Attempts >= 2, $"tuple {t.Unit} attempts {t.Attempts}");
+        });
+        var keys = await KeysAsync(iso.Bucket);
+        Assert.Equal(96, keys.Count);
+        Assert.Equal(96, keys.Distinct().Count());
+        await using var pg = new NpgsqlConnection(iso.Postgres);
+        await pg.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT count(*), count(DISTINCT (op, unit, technique)) FROM results", pg);
+        await using var reader = await cmd.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        Assert.Equal((48L, 48L), (reader.GetInt64(0), reader.GetInt64(1)));
+    }
+
+    [Fact]
+    public async Task InjectedFailuresAreRetriedBadParametersAreNotAndBadInputChangesNothing()
+    {
+        var (http, iso, env) = await CoordinatorAsync("failures");
+        await WorkerAsync("worker-a", env, new() { ["MICROSCOPE_WORKER__INJECTTRANSIENTFAILURES"] = "1", ["MICROSCOPE_WORKER__MAXIMAGESIZE"] = "48" });
+
+        // Bad API input: 4xx problem details, nothing written.
+        foreach (var (path, body, status) in new[]
+        {
+            ("/api/sweeps", """{"model":"nosuch"}""", 422), ("/api/sweeps", """{"model":"demo","ops":["conv9"]}""", 422),
+            ("/api/renders", """{"model":"demo","op":"conv1","unit":99}""", 422), ("/api/sweeps", """{"model":"demo","parameters":{"steps":"x"}}""", 400),
+            ("/api/sweeps", """{"model":"demo","parameters":{"size":100000}}""", 422),
+            ("/api/sweeps", "{\"model\":\"demo\",\"ops\":[" + string.Join(",", Enumerable.Repeat("\"conv1\"", 20000)) + "]}", 413),
+        })
+        {
+            using var r = await http.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+            Assert.Equal(status, (int)r.StatusCode);
+            Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+        }
+        await using (var pg = new NpgsqlConnection(iso.Postgres))
+        {
+            await pg.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT (SELECT count(*) FROM sweeps) + (SELECT count(*) FROM tuples) + (SELECT count(*) FROM packets)", pg);
+            Assert.Equal(0L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+
+        // The first attempt fails (injected), the retry succeeds.
+        var sweep = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
+        var status1 = await WaitAsync(http, sweep, Patience);
+        Assert.True(status1.State == "done", JsonSerializer.Serialize(status1) + Logs);
+        Assert.All(await TuplesAsync(http, sweep), t => Assert.Equal(2, t.Attempts));
+
+        // Bad parameters for this worker: failed with the reason, never started, not retried.
+        var render = await PostAsync(http, "/api/renders", new { model = "demo", op = "conv2", unit = 3, parameters = new { steps = 4, size = 64 } });
+        var status2 = await WaitAsync(http, render, Patience);
+        Assert.Equal("failed", status2.State);
+        var view = await http.GetFromJsonAsync<JsonElement>($"/api/renders/{render}", Web);
+        Assert.Contains("exceeds this worker's limit of 48", view.GetProperty("failure").GetString(), StringComparison.Ordinal);
+        Assert.Equal(0, view.GetProperty("attempts").GetInt32());
+        Assert.Equal(32, (await KeysAsync(iso.Bucket)).Count);
+    }
+
+    [Fact]
+    public async Task MigrationsApplyOnceAndKeepData()
+    {
+        var iso = await servers.IsolateAsync("migrate");
+        var env = new Dictionary<string, string>(servers.Environment(iso));
+        using (var first = FarmProcess.Start("migrate-1", env, "migrate"))
+        {
+            Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromMinutes(2)));
+            await first.WaitForLineAsync(new("applied 1 migration"), TimeSpan.FromSeconds(5));
+        }
+        await using (var pg = new NpgsqlConnection(iso.Postgres))
+        {
+            await pg.OpenAsync();
+            await using var cmd = new NpgsqlCommand("INSERT INTO models VALUES ('kept', 'v1', '{}', 1, 0)", pg);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        using (var second = FarmProcess.Start("migrate-2", env, "migrate"))
+        {
+            Assert.Equal(0, await second.WaitForExitAsync(TimeSpan.FromMinutes(2)));
+            await second.WaitForLineAsync(new("database is up to date"), TimeSpan.FromSeconds(5));
+        }
+        await using (var pg = new NpgsqlConnection(iso.Postgres))
+        {
+            await pg.OpenAsync();
+            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM models WHERE name = 'kept'", pg);
+            Assert.Equal(1L, (long)(await cmd.ExecuteScalarAsync())!);
+        }
+    }
+}
