@@ -66,6 +66,28 @@ public class CliTests
     }
 
     [Fact]
+    public void Render_runs_the_other_techniques_with_their_own_files()
+    {
+        var dir = Directory.CreateTempSubdirectory("ms-cli-").FullName;
+        try
+        {
+            var r = CliRunner.Run("render", "--op", "conv2", "--technique", "deepdream", "--steps", "8", "--size", "32", "--out", dir, "--json");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.True(File.Exists(Path.Combine(dir, "demo_conv2_op_deepdream.png")));
+            Assert.Equal((32, 32), (ImageFile.Load(Path.Combine(dir, "demo_conv2_op_deepdream.png")).Width, 32));
+
+            r = CliRunner.Run("render", "--op", "conv2", "--unit", "3", "--technique", "diversity", "--images", "3", "--steps", "8", "--size", "32", "--out", dir);
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.All(Enumerable.Range(0, 3), i => Assert.True(File.Exists(Path.Combine(dir, $"demo_conv2_3_diversity-{i}.png"))));
+
+            r = CliRunner.Run("render", "--op", "conv2", "--technique", "diversity", "--out", dir);
+            Assert.Equal(2, r.ExitCode);
+            Assert.Contains("diversity renders units", r.Stderr);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void Unknown_technique_is_a_usage_error()
     {
         var r = CliRunner.Run("render", "--op", "conv3", "--unit", "0", "--technique", "dance", "--out", "/tmp/none");
