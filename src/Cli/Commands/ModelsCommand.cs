@@ -23,14 +23,15 @@ public static class ModelsCommand
                 Console.WriteLine(JsonSerializer.Serialize(descriptors.Select(d => new
                 {
                     d.Name, d.Dataset, d.InputSize, OpCount = d.Ops.Count, d.UnitCount,
-                    Ops = d.Ops.Select(o => new { o.Name, Units = o.Channels }),
+                    Ops = d.Ops.Select(o => new { o.Name, Units = o.Channels, o.InSweep }),
                 }), Json.Indented));
                 return 0;
             }
             foreach (var d in descriptors)
             {
                 Console.WriteLine($"{d.Name}  ({d.Dataset}, {d.InputSize} px): {d.Ops.Count} ops, {d.UnitCount} units");
-                Console.WriteLine("  " + string.Join(", ", d.Ops.Select(o => $"{o.Name} {o.Channels}")));
+                // Ops outside the channel sweep (AlexNet's fc6/fc7) are addressable but not counted.
+                Console.WriteLine("  " + string.Join(", ", d.Ops.Select(o => $"{o.Name} {o.Channels}{(o.InSweep ? "" : " (not swept)")}")));
             }
             Console.WriteLine($"total: {descriptors.Sum(d => d.UnitCount)} units");
             return 0;
