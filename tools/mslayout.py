@@ -97,8 +97,15 @@ def inceptionv3_from_torchvision(sd):
 
 
 def inceptionv4_from_cadene(sd):
-    """pretrainedmodels'/timm's inception_v4 names are ours ("features.N...", "last_linear")."""
-    return _drop(sd, r"num_batches_tracked")
+    """pretrainedmodels'/timm's inception_v4 names are ours ("features.N...", "last_linear").
+    TF-slim's classifier has 1001 outputs (class 0 = background); a 1000-class one (timm)
+    gets a zero background row so the file fits. Only the classifier changes: no op reads it."""
+    sd = _drop(sd, r"num_batches_tracked")
+    w, b = sd["last_linear.weight"], sd["last_linear.bias"]
+    if w.shape[0] == 1000:
+        sd["last_linear.weight"] = np.concatenate([np.zeros((1, w.shape[1]), w.dtype), w])
+        sd["last_linear.bias"] = np.concatenate([np.zeros(1, b.dtype), b])
+    return sd
 
 
 def resnetv2_50_from_tf_slim(variables):
