@@ -16,6 +16,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,6 +35,7 @@ public static class CoordinatorHost
         var database = FarmConfiguration.Bind<DatabaseOptions>(configuration, DatabaseOptions.Section);
         var transport = FarmConfiguration.Bind<TransportOptions>(configuration, TransportOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(configuration, StorageOptions.Section);
+        var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
@@ -43,6 +45,7 @@ public static class CoordinatorHost
         builder.Services.AddFarmLogging(configuration);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
+        builder.Services.TryAddSingleton(weights);
         AddCoordinatorServices(builder.Services, options, database, storage);
         addServices?.Invoke(builder.Services);
         builder.Services.AddFarmBus(transport, AddConsumers, x => addToBus?.Invoke(x));

@@ -5,6 +5,7 @@ using Microscope.Engine.Models;
 using Microscope.Engine.Render;
 using Microscope.Engine.Render.Objectives;
 using Microscope.Engine.Torch;
+using Microscope.Farm.Hosting;
 
 namespace Microscope.Worker;
 
@@ -17,7 +18,7 @@ public sealed record RenderedUnit(PacketUnit Unit, byte[] Png, byte[] Record, do
 
 /// <summary>Renders a packet with the Engine: the model (cached by version), the technique's
 /// objective with one unit per batch index, PNG and JSON record per unit.</summary>
-public sealed class PacketRenderer(WorkerOptions options) : IDisposable
+public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions weights) : IDisposable
 {
     private readonly Device _device = Device.Resolve(options.Device);
     private readonly LinkedList<VisionModel> _models = new();
@@ -106,8 +107,12 @@ public sealed class PacketRenderer(WorkerOptions options) : IDisposable
         var cached = _models.FirstOrDefault(m => m.Name == name);
         if (cached is null)
         {
-            try { cached = ModelZoo.Load(name, new WeightsSource.Shipped(), _device); }
-            catch (UnknownNameException e) { throw new PermanentRenderException(e.Message); }
+            WeightsSource source = weights.FileFor(name) is { } file ? new WeightsSource.File(file) : new WeightsSource.Shipped();
+            try { cached = ModelZoo.Load(name, source, _device); }
+            catch (Exception e) when (e is UnknownNameException or InvalidOperationException or InvalidDataException)
+            {
+                throw new PermanentRenderException($"model '{name}' cannot be loaded: {e.Message}");
+            }
             _models.AddFirst(cached);
             while (_models.Count > options.ModelCacheSize)
             {

@@ -18,11 +18,13 @@ public static class WorkerHost
         var options = FarmConfiguration.Bind<WorkerOptions>(configuration, WorkerOptions.Section);
         var transport = FarmConfiguration.Bind<TransportOptions>(configuration, TransportOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(configuration, StorageOptions.Section);
+        var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
         builder.Services.AddFarmLogging(configuration);
         // On shutdown the packet in hand is finished first (see RenderWorkConsumer).
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromMinutes(5));
+        builder.Services.AddSingleton(weights);
         AddServices(builder.Services, options, storage);
         builder.Services.AddFarmBus(transport, AddConsumers);
         return builder.Build();

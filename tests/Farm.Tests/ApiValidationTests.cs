@@ -12,6 +12,7 @@ public class ApiValidationTests
     public static TheoryData<string, string, int, string> BadRequests => new()
     {
         { "/api/sweeps", """{"model":"nosuchmodel"}""", 422, "unknown model" },
+        { "/api/sweeps", """{"model":"inceptionv1"}""", 422, "cannot be loaded" },
         { "/api/sweeps", """{"model":"demo","ops":["conv9"]}""", 422, "no op 'conv9'" },
         { "/api/sweeps", """{"model":"demo","techniques":["deepest-dream"]}""", 422, "unknown technique" },
         { "/api/sweeps", """{"model":"demo","parameters":{"steps":0}}""", 422, "steps must be between" },

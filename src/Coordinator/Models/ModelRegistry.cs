@@ -3,6 +3,7 @@ using System.Text.Json;
 using Microscope.Coordinator.Data;
 using Microscope.Engine.Models;
 using Microscope.Engine.Torch;
+using Microscope.Farm.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace Microscope.Coordinator.Models;
 /// <summary>Models and versions the farm knows, with their descriptors (ops, units, edges).
 /// A model is registered on first use: loaded once on the CPU with its shipped weights,
 /// described, and stored in the models table; its version is the weights' content hash.</summary>
-public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider clock, ILogger<ModelRegistry> logger)
+public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider clock, ModelWeightsOptions weights, ILogger<ModelRegistry> logger)
 {
     private readonly ConcurrentDictionary<string, ModelDescriptor> _current = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string, string), ModelDescriptor> _versions = new();
@@ -41,8 +42,16 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
             if (_current.TryGetValue(name, out d)) return d;
             d = await Task.Run(() =>
             {
-                using var model = ModelZoo.Load(name, new WeightsSource.Shipped(), Device.CPU);
-                return model.Describe();
+                WeightsSource source = weights.FileFor(name) is { } file ? new WeightsSource.File(file) : new WeightsSource.Shipped();
+                try
+                {
+                    using var model = ModelZoo.Load(name, source, Device.CPU);
+                    return model.Describe();
+                }
+                catch (Exception e) when (e is InvalidOperationException or InvalidDataException or IOException or TorchException)
+                {
+                    throw new UnknownNameException($"model '{name}' cannot be loaded: {e.Message} (configure Models:Weights:{name})");
+                }
             }, cancel);
             await RegisterAsync(d, cancel);
             return d;

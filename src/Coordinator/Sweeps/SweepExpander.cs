@@ -32,7 +32,8 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         var ops = new List<OpInfo>();
         if (model is not null)
         {
-            foreach (var name in request.Ops is { Count: > 0 } o ? o : model.Ops.Select(x => x.Name).ToList())
+            // Default: every op a channel sweep covers (the zoo leaves e.g. AlexNet's fc6/fc7 out).
+            foreach (var name in request.Ops is { Count: > 0 } o ? o : model.Ops.Where(x => x.InSweep).Select(x => x.Name).ToList())
             {
                 try { ops.Add(ModelRegistry.ResolveOp(model, name)); }
                 catch (UnknownNameException e) { errors["ops"] = [.. errors.GetValueOrDefault("ops") ?? [], e.Message]; }
