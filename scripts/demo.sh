@@ -1,15 +1,11 @@
 #!/usr/bin/env bash
-# The single-machine demo (README): installs what it needs, then renders every channel of
-# every convolutional op of the demo model, one contact sheet per op, into out/demo.
+# The single-machine demo (README): installs what it needs, then runs the whole farm in one
+# process (`microscope demo`: coordinator, one worker, status page; in-memory transport,
+# SQLite, a folder as the object store) and sweeps every op, channel and neuron of the demo
+# model. DEMO_STEPS / DEMO_SIZE change steps (128) and image size (64 px); other options
+# pass through, e.g. `./scripts/demo.sh --exit` to stop when the sweep is done.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 ./scripts/install-deps.sh
-out="${1:-$root/out/demo}"
-steps="${DEMO_STEPS:-128}"
-size="${DEMO_SIZE:-64}"
-./microscope models
-for op in conv1 conv2 conv3 conv4 conv5; do
-  ./microscope render --model demo --op "$op" --all-units --technique channel --steps "$steps" --size "$size" --out "$out/$op" --sheet | tail -1
-done
-echo "contact sheets: $out/*/demo_*_channel_sheet.png"
+exec ./microscope demo "$@"

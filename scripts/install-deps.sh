@@ -6,6 +6,11 @@
 # tests compare VGG19 and InceptionV3 against torchvision (tools/parity_reference.py).
 set -euo pipefail
 packages=(libtorch-dev libopenblas0-openmp cmake g++ python3-torch python3-torchvision)
+# The farm's integration tests start real servers (scripts/servers/*.sh): RabbitMQ,
+# PostgreSQL 15, and s3rver (Node; npm package installed into scripts/servers/s3rver).
+packages+=(rabbitmq-server postgresql)
+command -v node >/dev/null || packages+=(nodejs)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -15,5 +20,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+s3rver_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/servers/s3rver"
+if [[ ! -f "$s3rver_dir/node_modules/s3rver/bin/s3rver.js" ]]; then
+  echo "installing: s3rver (npm, into scripts/servers/s3rver)" >&2
+  npm ci --prefix "$s3rver_dir" --no-audit --no-fund --loglevel=error >/dev/null
 fi
 command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (https://dot.net)" >&2; exit 1; }
