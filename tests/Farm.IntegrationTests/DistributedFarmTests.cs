@@ -267,6 +267,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var id = await PostAsync(http, "/api/sweeps", new { model = "synthetic", version = "0123456789ab", techniques = new[] { "channel" } });
         var ms = clock.ElapsedMilliseconds;
         output.WriteLine($"20,000-unit sweep expanded and answered in {ms} ms (PostgreSQL)");
+        output.WriteLine("coordinator: " + await _processes[0].WaitForLineAsync(new(@"(expanded in \d+ ms)"), TimeSpan.FromSeconds(10)));
         var status = (await http.GetFromJsonAsync<SweepStatus>($"/api/sweeps/{id}", Web))!;
         Assert.Equal(20_000, status.Total);
         Assert.Equal(20_000, status.Counts.Values.Sum());

@@ -3,8 +3,8 @@ using System.Text;
 
 namespace Microscope.Coordinator.Data;
 
-/// <summary>Bulk inserts inside the caller's transaction. PostgreSQL: multi-row INSERTs, so a
-/// 20,000-tuple sweep is about twenty round trips instead of 20,000. SQLite (in-process, no
+/// <summary>Bulk inserts inside the caller's transaction. PostgreSQL: binary COPY, one stream
+/// for all rows. Other servers: multi-row INSERTs, a few dozen statements for 20,000 rows. SQLite (in-process, no
 /// round trips): one prepared statement re-executed per row, because Microsoft.Data.Sqlite
 /// binds named parameters in time quadratic in their number per statement.</summary>
 public static class BulkInsert
@@ -15,6 +15,11 @@ public static class BulkInsert
         if (connection is Microsoft.Data.Sqlite.SqliteConnection)
         {
             await InsertPrepared(connection, tx, table, columns, rows, cancel);
+            return;
+        }
+        if (connection is Npgsql.NpgsqlConnection npgsql)
+        {
+            await Copy(npgsql, table, columns, rows, cancel);
             return;
         }
         // SQLite allows 32,766 parameters per statement, PostgreSQL 65,535.
@@ -51,6 +56,34 @@ public static class BulkInsert
             for (var c = 0; c < parameters.Length; c++) parameters[c].Value = Value(row[c]);
             await cmd.ExecuteNonQueryAsync(cancel);
         }
+    }
+
+    /// <summary>Binary COPY: values must have the columns' exact types (text, integer, bigint,
+    /// double precision, boolean), which the row builders use.</summary>
+    private static async Task Copy(Npgsql.NpgsqlConnection connection, string table, IReadOnlyList<string> columns,
+        IEnumerable<object?[]> rows, CancellationToken cancel)
+    {
+        await using var writer = await connection.BeginBinaryImportAsync(
+            $"COPY {table} ({string.Join(", ", columns)}) FROM STDIN (FORMAT BINARY)", cancel);
+        foreach (var row in rows)
+        {
+            await writer.StartRowAsync(cancel);
+            foreach (var v in row)
+            {
+                switch (v)
+                {
+                    case null: await writer.WriteNullAsync(cancel); break;
+                    case Guid g: await writer.WriteAsync(g.ToString(), NpgsqlTypes.NpgsqlDbType.Text, cancel); break;
+                    case string t: await writer.WriteAsync(t, NpgsqlTypes.NpgsqlDbType.Text, cancel); break;
+                    case int i: await writer.WriteAsync(i, NpgsqlTypes.NpgsqlDbType.Integer, cancel); break;
+                    case long l: await writer.WriteAsync(l, NpgsqlTypes.NpgsqlDbType.Bigint, cancel); break;
+                    case double d: await writer.WriteAsync(d, NpgsqlTypes.NpgsqlDbType.Double, cancel); break;
+                    case bool b: await writer.WriteAsync(b, NpgsqlTypes.NpgsqlDbType.Boolean, cancel); break;
+                    default: throw new ArgumentException($"no COPY mapping for {v.GetType().Name}");
+                }
+            }
+        }
+        await writer.CompleteAsync(cancel);
     }
 
     private static object Value(object? v) => v switch
