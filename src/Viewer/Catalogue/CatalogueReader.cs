@@ -1,0 +1,146 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using Microscope.Contracts;
+using Microscope.Coordinator.Data;
+using Microscope.Engine.Models;
+using Microsoft.EntityFrameworkCore;
+
+namespace Microscope.Viewer.Catalogue;
+
+/// <summary>One registered version of a model, with its descriptor and the model's other versions.</summary>
+public sealed record ModelVersion(ModelDescriptor Descriptor, string Version, DateTimeOffset RegisteredAt, IReadOnlyList<string> AllVersions, bool IsLatest)
+{
+    public string Name => Descriptor.Name;
+}
+
+/// <summary>How many units of one op have at least one result of one technique.</summary>
+public sealed record Coverage(string Op, string Technique, int Units);
+
+/// <summary>Progress of one sweep by op and state, with its rate and failures.</summary>
+public sealed record SweepProgress(SweepRow Sweep, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> ByOp,
+    IReadOnlyDictionary<string, int> Totals, double UnitsPerMinute, double? EtaSeconds, IReadOnlyList<(string Reason, int Count)> Failures);
+
+/// <summary>The viewer's read queries over the farm's catalogue (the coordinator's tables).
+/// Descriptors and parameter sets never change for a given version or hash, so they are
+/// cached for the life of the process; everything else is read per request.</summary>
+public sealed class CatalogueReader(FarmDb db)
+{
+    private static readonly ConcurrentDictionary<(string, string), ModelDescriptor> Descriptors = new();
+    private static readonly ConcurrentDictionary<string, RenderSettings> ParameterSets = new(StringComparer.Ordinal);
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+
+    private sealed record VersionRow(string Name, string Version, long RegisteredAt);
+
+    private async Task<List<VersionRow>> VersionsAsync(CancellationToken cancel) =>
+        await db.Models.AsNoTracking().Select(m => new VersionRow(m.Name, m.Version, m.RegisteredAt)).ToListAsync(cancel);
+
+    public async Task<IReadOnlyList<string>> ModelNamesAsync(CancellationToken cancel) =>
+        (await VersionsAsync(cancel)).Select(v => v.Name).Distinct().Order(StringComparer.Ordinal).ToList();
+
+    /// <summary>The latest version of every registered model, by name.</summary>
+    public async Task<IReadOnlyList<ModelVersion>> ModelsAsync(CancellationToken cancel)
+    {
+        var list = new List<ModelVersion>();
+        foreach (var name in (await VersionsAsync(cancel)).Select(v => v.Name).Distinct().Order(StringComparer.Ordinal))
+            list.Add((await FindModelAsync(name, null, cancel))!);
+        return list;
+    }
+
+    /// <summary>The model at <paramref name="version"/> (the latest registered when null), or
+    /// null when there is no such model or version.</summary>
+    public async Task<ModelVersion?> FindModelAsync(string name, string? version, CancellationToken cancel)
+    {
+        var versions = (await VersionsAsync(cancel)).Where(v => v.Name == name).OrderBy(v => v.RegisteredAt).ThenBy(v => v.Version, StringComparer.Ordinal).ToList();
+        if (versions.Count == 0) return null;
+        var latest = versions[^1];
+        var chosen = version is null ? latest : versions.FirstOrDefault(v => v.Version == version);
+        if (chosen is null) return null;
+        if (!Descriptors.TryGetValue((name, chosen.Version), out var d))
+        {
+            var json = await db.Models.AsNoTracking().Where(m => m.Name == name && m.Version == chosen.Version).Select(m => m.DescriptorJson).SingleAsync(cancel);
+            d = Descriptors[(name, chosen.Version)] = JsonSerializer.Deserialize<ModelDescriptor>(json)!;
+        }
+        return new ModelVersion(d, chosen.Version, DateTimeOffset.FromUnixTimeMilliseconds(chosen.RegisteredAt),
+            versions.Select(v => v.Version).ToList(), chosen == latest);
+    }
+
+    /// <summary>Units with results, per (op, technique), of one model version.</summary>
+    public async Task<IReadOnlyList<Coverage>> CoverageAsync(string model, string version, CancellationToken cancel) =>
+        (await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version)
+            .Select(r => new { r.Op, r.Technique, r.Unit }).Distinct()
+            .GroupBy(r => new { r.Op, r.Technique }).Select(g => new { g.Key.Op, g.Key.Technique, Units = g.Count() })
+            .ToListAsync(cancel)).Select(c => new Coverage(c.Op, c.Technique, c.Units)).ToList();
+
+    /// <summary>Units with a result, per technique, of every model version (the index page's progress).</summary>
+    public async Task<IReadOnlyDictionary<(string Model, string Version), IReadOnlyDictionary<string, int>>> ResultCountsAsync(CancellationToken cancel) =>
+        (await db.Results.AsNoTracking().Select(r => new { r.Model, r.Version, r.Technique, r.Op, r.Unit }).Distinct()
+            .GroupBy(r => new { r.Model, r.Version, r.Technique })
+            .Select(g => new { g.Key.Model, g.Key.Version, g.Key.Technique, Count = g.Count() }).ToListAsync(cancel))
+            .GroupBy(x => (x.Model, x.Version))
+            .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, int>)g.ToDictionary(x => x.Technique, x => x.Count));
+
+    public async Task<IReadOnlyList<string>> TechniquesOfOpAsync(string model, string version, string op, CancellationToken cancel) =>
+        await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op)
+            .Select(r => r.Technique).Distinct().ToListAsync(cancel);
+
+    /// <summary>Every result of one technique for an op, by unit then newest first.</summary>
+    public async Task<IReadOnlyList<ResultRow>> OpResultsAsync(string model, string version, string op, string technique, CancellationToken cancel) =>
+        await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && r.Technique == technique)
+            .OrderBy(r => r.Unit).ThenByDescending(r => r.RenderedAt).ToListAsync(cancel);
+
+    /// <summary>Every stored result of one unit (every technique and parameter set), newest first.</summary>
+    public async Task<IReadOnlyList<ResultRow>> UnitResultsAsync(string model, string version, string op, int unit, CancellationToken cancel) =>
+        await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && r.Unit == unit)
+            .OrderByDescending(r => r.RenderedAt).ToListAsync(cancel);
+
+    /// <summary>The parameters behind each hash, from the sweeps that used it.</summary>
+    public async Task<IReadOnlyDictionary<string, RenderSettings>> ParametersAsync(IEnumerable<string> hashes, CancellationToken cancel)
+    {
+        var wanted = hashes.Distinct(StringComparer.Ordinal).ToList();
+        var missing = wanted.Where(h => !ParameterSets.ContainsKey(h)).ToList();
+        if (missing.Count > 0)
+        {
+            var rows = await db.Sweeps.AsNoTracking().Where(s => missing.Contains(s.ParamsHash))
+                .Select(s => new { s.ParamsHash, s.ParametersJson }).ToListAsync(cancel);
+            foreach (var row in rows)
+                if (JsonSerializer.Deserialize<RenderSettings>(row.ParametersJson, Web) is { } p) ParameterSets[row.ParamsHash] = p;
+        }
+        return wanted.Where(ParameterSets.ContainsKey).ToDictionary(h => h, h => ParameterSets[h], StringComparer.Ordinal);
+    }
+
+    /// <summary>The most recent sweeps (re-renders excluded) with progress by op.</summary>
+    public async Task<IReadOnlyList<SweepProgress>> SweepsAsync(int take, long nowMs, CancellationToken cancel)
+    {
+        var sweeps = await db.Sweeps.AsNoTracking().Where(s => s.Kind == "sweep").OrderByDescending(s => s.CreatedAt).Take(take).ToListAsync(cancel);
+        var list = new List<SweepProgress>();
+        foreach (var s in sweeps) list.Add(await ProgressAsync(s, nowMs, cancel));
+        return list;
+    }
+
+    public async Task<SweepRow?> FindSweepAsync(Guid id, CancellationToken cancel) =>
+        await db.Sweeps.AsNoTracking().FirstOrDefaultAsync(s => s.Id == id, cancel);
+
+    private async Task<SweepProgress> ProgressAsync(SweepRow s, long nowMs, CancellationToken cancel)
+    {
+        var counts = await db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id).GroupBy(t => new { t.Op, t.State })
+            .Select(g => new { g.Key.Op, g.Key.State, Count = g.Count() }).ToListAsync(cancel);
+        var byOp = counts.GroupBy(c => c.Op).ToDictionary(g => g.Key,
+            g => (IReadOnlyDictionary<string, int>)g.ToDictionary(c => c.State, c => c.Count), StringComparer.Ordinal);
+        var totals = counts.GroupBy(c => c.State).ToDictionary(g => g.Key, g => g.Sum(c => c.Count), StringComparer.Ordinal);
+        // Rate over the last five minutes of finished tuples (reused ones took no work).
+        var window = 5 * 60_000L;
+        var since = nowMs - window;
+        var recent = await db.Tuples.AsNoTracking().CountAsync(t => t.SweepId == s.Id && t.State == TupleStates.Done && !t.Reused && t.DoneAt != null && t.DoneAt >= since, cancel);
+        var perMinute = recent / (window / 60_000.0);
+        var open = TupleStates.Open.Sum(st => totals.GetValueOrDefault(st));
+        double? eta = open == 0 ? 0 : perMinute > 0 ? open / perMinute * 60 : null;
+        var failures = (await db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id && t.State == TupleStates.Failed)
+            .GroupBy(t => t.Failure).Select(g => new { Reason = g.Key, Count = g.Count() }).ToListAsync(cancel))
+            .Select(f => (f.Reason ?? "(no reason recorded)", f.Count)).OrderByDescending(f => f.Count).ToList();
+        return new SweepProgress(s, byOp, totals, perMinute, eta, failures);
+    }
+
+    /// <summary>The tuple of a single re-render (a sweep of kind "render" with one tuple).</summary>
+    public async Task<TupleRow?> RenderTupleAsync(Guid id, CancellationToken cancel) =>
+        await db.Tuples.AsNoTracking().FirstOrDefaultAsync(t => t.SweepId == id, cancel);
+}

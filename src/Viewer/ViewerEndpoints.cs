@@ -1,0 +1,249 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microscope.Contracts;
+using Microscope.Engine.Models;
+using Microscope.Farm.Storage;
+using Microscope.Viewer.Actions;
+using Microscope.Viewer.Catalogue;
+using Microscope.Viewer.Pages;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Net.Http.Headers;
+
+namespace Microscope.Viewer;
+
+/// <summary>The viewer's routes (docs/viewer.md lists them): pages, search, objects with
+/// immutable caching, and the token-protected write actions forwarded to the coordinator.</summary>
+public static class ViewerEndpoints
+{
+    public static readonly string[] SweepActions = ["pause", "resume", "cancel", "retry-failed"];
+    private const string ImmutableCache = "public, max-age=31536000, immutable";
+
+    /// <summary>A resolved link: the model version, and the op when the link names one.</summary>
+    private sealed record Resolved(ModelVersion Model, OpInfo? Op, int? Unit);
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        app.MapGet("/", async (CatalogueReader catalogue, CancellationToken cancel) =>
+            CataloguePages.Index(await catalogue.ModelsAsync(cancel), await catalogue.ResultCountsAsync(cancel)));
+
+        app.MapGet("/models/{model}", async (string model, string? v, CatalogueReader catalogue, CancellationToken cancel) =>
+        {
+            var (found, missing) = await ResolveAsync(catalogue, model, null, null, v, cancel);
+            if (found is null) return missing!;
+            return CataloguePages.Model(found.Model, await catalogue.CoverageAsync(found.Model.Name, found.Model.Version, cancel));
+        });
+
+        app.MapGet("/models/{model}/{op}", async (string model, string op, string? v, string? technique, CatalogueReader catalogue, CancellationToken cancel) =>
+        {
+            var (found, missing) = await ResolveAsync(catalogue, model, op, null, v, cancel);
+            if (found is null) return missing!;
+            var m = found.Model;
+            var o = found.Op!;
+            if (o.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, o.Name, null)), v, technique), permanent: false);
+            var have = await catalogue.TechniquesOfOpAsync(m.Name, m.Version, o.Name, cancel);
+            var unitTechniques = have.Where(t => !TechniqueViews.OpLevel.Contains(t)).Append(Techniques.Channel).Distinct()
+                .OrderBy(TechniqueViews.Rank).ThenBy(t => t, StringComparer.Ordinal).ToList();
+            var chosen = technique ?? Techniques.Channel;
+            if (!unitTechniques.Contains(chosen))
+                return NotFoundPage.Render(new Missing("technique", chosen, o.Name,
+                    unitTechniques.Select(t => (t, $"{LinkResolver.Href(new Target(m.Name, o.Name, null))}?technique={Uri.EscapeDataString(t)}")).ToList()), m.Name);
+            var results = await catalogue.OpResultsAsync(m.Name, m.Version, o.Name, chosen, cancel);
+            var opLevel = new List<Coordinator.Data.ResultRow>();
+            foreach (var t in have.Where(TechniqueViews.OpLevel.Contains))
+                opLevel.AddRange((await catalogue.OpResultsAsync(m.Name, m.Version, o.Name, t, cancel)).Take(1));
+            return CataloguePages.Op(m, o, chosen, unitTechniques, results, opLevel);
+        });
+
+        app.MapGet("/models/{model}/{op}/{unit}", async (string model, string op, string unit, string? v, CatalogueReader catalogue, AccessTokens tokens, CancellationToken cancel) =>
+        {
+            var (found, missing) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
+            if (found is null) return missing!;
+            var m = found.Model;
+            if (found.Op!.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
+            var results = (await catalogue.UnitResultsAsync(m.Name, m.Version, found.Op.Name, found.Unit!.Value, cancel))
+                .Where(r => !TechniqueViews.OpLevel.Contains(r.Technique)).ToList();
+            var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash), cancel);
+            return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, Techniques.All, tokens.AnyConfigured);
+        });
+
+        app.MapGet("/search", async (string? q, string? m, CatalogueReader catalogue, CancellationToken cancel) =>
+        {
+            if (string.IsNullOrWhiteSpace(q)) return Results.Redirect("/");
+            return await SearchAsync(catalogue, q, m, cancel);
+        });
+
+        app.MapGet("/sweeps", async (CatalogueReader catalogue, AccessTokens tokens, TimeProvider clock, CancellationToken cancel) =>
+            SweepsPage.Render(await catalogue.SweepsAsync(50, clock.GetUtcNow().ToUnixTimeMilliseconds(), cancel), tokens.AnyConfigured));
+
+        app.MapPost("/sweeps/{id}/{action}", async (string id, string action, HttpRequest request, AccessTokens tokens, CatalogueReader catalogue,
+            CoordinatorClient coordinator, CancellationToken cancel) =>
+        {
+            if (tokens.Check(request, Role.Operator) is { } denied) return denied;
+            if (!SweepActions.Contains(action))
+                return Results.Problem(statusCode: 404, title: "unknown action", detail: $"'{action}' is not one of {string.Join(", ", SweepActions)}");
+            if (!Guid.TryParse(id, out var guid) || await catalogue.FindSweepAsync(guid, cancel) is null)
+                return Results.Problem(statusCode: 404, title: "unknown sweep", detail: $"no sweep '{id}'");
+            var (status, body) = await coordinator.SweepActionAsync(guid, action, cancel);
+            return Passthrough(status, body);
+        });
+
+        app.MapPost("/models/{model}/{op}/{unit}/renders", async (string model, string op, string unit, string? v, HttpRequest request,
+            AccessTokens tokens, CatalogueReader catalogue, CoordinatorClient coordinator, CancellationToken cancel) =>
+        {
+            if (tokens.Check(request, Role.Researcher) is { } denied) return denied;
+            var (found, _) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
+            if (found is null) return Results.Problem(statusCode: 404, title: "unknown unit", detail: $"no unit '{model}/{op}/{unit}'" + (v is null ? "" : $" at version '{v}'"));
+            RerenderForm? form;
+            try { form = await JsonSerializer.DeserializeAsync<RerenderForm>(request.Body, CataloguePages.Web, cancel); }
+            catch (JsonException e) { return Results.Problem(statusCode: 400, title: "malformed request", detail: e.Message); }
+            if (form is null) return Results.Problem(statusCode: 400, title: "malformed request", detail: "a JSON object is required");
+            var defaults = new RenderSettings();
+            var (status, body) = await coordinator.RenderAsync(new RenderRequest
+            {
+                Model = found.Model.Name,
+                Version = found.Model.Version,
+                Op = found.Op!.Name,
+                Unit = found.Unit,
+                Technique = form.Technique ?? Techniques.Channel,
+                Force = form.Force,
+                Parameters = defaults with
+                {
+                    Steps = form.Steps ?? defaults.Steps,
+                    Size = form.Size ?? defaults.Size,
+                    Seed = form.Seed ?? defaults.Seed,
+                    LearningRate = form.LearningRate ?? defaults.LearningRate,
+                    Transforms = form.Transforms ?? defaults.Transforms,
+                },
+            }, cancel);
+            if (status != StatusCodes.Status202Accepted) return Passthrough(status, body);
+            var id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+            return Results.Json(new { id, statusUrl = $"/renders/{id}" }, statusCode: StatusCodes.Status202Accepted);
+        });
+
+        app.MapGet("/renders/{id}", async (string id, CatalogueReader catalogue, CancellationToken cancel) =>
+        {
+            if (!Guid.TryParse(id, out var guid) || await catalogue.RenderTupleAsync(guid, cancel) is not { } tuple)
+                return Results.Problem(statusCode: 404, title: "unknown render", detail: $"no render '{id}'");
+            return Results.Json(CataloguePages.RenderStatus(tuple), CataloguePages.Web);
+        });
+
+        app.MapGet("/objects/{**key}", async (string key, HttpContext http, IObjectStore store, CancellationToken cancel) =>
+        {
+            try { ObjectKeyRules.Check(key); }
+            catch (ArgumentException) { return Results.Problem(statusCode: 404, title: "no such object", detail: $"no object '{key}'"); }
+            var data = await store.GetAsync(key, cancel);
+            if (data is null) return Results.Problem(statusCode: 404, title: "no such object", detail: $"no object '{key}'");
+            // Keys are content- or parameter-addressed: the bytes behind a key do not change.
+            var etag = new EntityTagHeaderValue($"\"{Convert.ToHexStringLower(SHA256.HashData(data))[..32]}\"");
+            var headers = http.Response.GetTypedHeaders();
+            headers.ETag = etag;
+            http.Response.Headers.CacheControl = ImmutableCache;
+            http.Response.Headers["X-Content-Type-Options"] = "nosniff";
+            // SVG plots are images, never documents that run script.
+            http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'";
+            var ifNoneMatch = http.Request.GetTypedHeaders().IfNoneMatch;
+            if (ifNoneMatch.Any(t => t.Compare(etag, useStrongComparison: false) || t.Equals(EntityTagHeaderValue.Any)))
+                return Results.StatusCode(StatusCodes.Status304NotModified);
+            return Results.Bytes(data, ContentType(key));
+        });
+
+        app.MapGet("/static/viewer.css", (HttpContext http) => Static(http, StaticAssets.Css, "text/css; charset=utf-8"));
+        app.MapGet("/static/viewer.js", (HttpContext http) => Static(http, StaticAssets.Js, "text/javascript; charset=utf-8"));
+    }
+
+    /// <summary>The body of a re-render request (the unit page's form).</summary>
+    private sealed record RerenderForm(string? Technique, int? Steps, int? Size, int? Seed, double? LearningRate, bool? Transforms, bool Force);
+
+    public static string ContentType(string key) =>
+        key.EndsWith(".svg", StringComparison.Ordinal) ? "image/svg+xml" : ObjectKeyRules.ContentType(key);
+
+    private static IResult Static(HttpContext http, string text, string type)
+    {
+        http.Response.Headers.CacheControl = ImmutableCache;
+        return Results.Content(text, type);
+    }
+
+    private static IResult Passthrough(int status, string body) =>
+        Results.Content(body, status >= 400 ? "application/problem+json" : "application/json", Encoding.UTF8, status);
+
+    private static string WithQuery(string path, string? v, string? technique)
+    {
+        var q = new List<string>();
+        if (v is not null) q.Add("v=" + Uri.EscapeDataString(v));
+        if (technique is not null) q.Add("technique=" + Uri.EscapeDataString(technique));
+        return q.Count == 0 ? path : path + "?" + string.Join('&', q);
+    }
+
+    /// <summary>Resolves model, op and unit of a link (op aliases included) or the 404 page
+    /// that names the first missing part.</summary>
+    private static async Task<(Resolved? Found, IResult? Missing)> ResolveAsync(CatalogueReader catalogue, string model, string? op, string? unit, string? version, CancellationToken cancel)
+    {
+        var m = await catalogue.FindModelAsync(model, version, cancel);
+        if (m is null)
+        {
+            var exists = await catalogue.FindModelAsync(model, null, cancel);
+            if (exists is not null)
+                return (null, NotFoundPage.Render(new Missing("version", version!, model,
+                    exists.AllVersions.Select(x => (x, $"{LinkResolver.Href(new Target(model, op, null))}?v={Uri.EscapeDataString(x)}")).ToList()) { }, model));
+            return (null, NotFoundPage.Render(new Missing("model", model, null, LinkResolver.SuggestModels(model, await catalogue.ModelNamesAsync(cancel)))));
+        }
+        var pin = m.IsLatest && version is null ? null : m.Version;
+        if (op is null) return (new Resolved(m, null, null), null);
+        var o = LinkResolver.FindOp(m.Descriptor, op);
+        if (o is null) return (null, NotFoundPage.Render(new Missing("op", op, m.Name, LinkResolver.SuggestOps(m.Descriptor, op, pin)), m.Name));
+        if (unit is null) return (new Resolved(m, o, null), null);
+        if (!LinkResolver.TryUnit(unit, out var u) || u >= o.Channels)
+            return (null, NotFoundPage.Render(new Missing("unit", unit, o.Name, LinkResolver.SuggestUnits(m.Descriptor, o, unit, pin)), m.Name));
+        return (new Resolved(m, o, u), null);
+    }
+
+    /// <summary>Search: a full or shorthand link goes to its page; otherwise a 404 naming
+    /// what was not found. Model-less shorthands try the page's model, then inceptionv1,
+    /// then every other model.</summary>
+    private static async Task<IResult> SearchAsync(CatalogueReader catalogue, string query, string? contextModel, CancellationToken cancel)
+    {
+        var names = await catalogue.ModelNamesAsync(cancel);
+        var (model, op, unit) = LinkResolver.Parse(query);
+        if (op is null)
+        {
+            var word = query.Trim().Trim('/');
+            if (names.Contains(word)) return Results.Redirect(LinkResolver.Href(new Target(word, null, null)));
+            // A bare op name: the first model that has it.
+            foreach (var candidate in SearchOrder(names, contextModel))
+                if (await catalogue.FindModelAsync(candidate, null, cancel) is { } mv && LinkResolver.FindOpForSearch(mv.Descriptor, word) is { } bareOp)
+                    return Results.Redirect(LinkResolver.Href(new Target(mv.Name, bareOp.Name, null)));
+            return NotFoundPage.Render(new Missing("search", word, null, LinkResolver.SuggestModels(word, names)), contextModel);
+        }
+        if (model is not null)
+        {
+            var mv = await catalogue.FindModelAsync(model, null, cancel);
+            if (mv is null) return NotFoundPage.Render(new Missing("model", model, null, LinkResolver.SuggestModels(model, names)), contextModel);
+            return Land(mv, op, unit);
+        }
+        ModelVersion? first = null;
+        foreach (var candidate in SearchOrder(names, contextModel))
+        {
+            if (await catalogue.FindModelAsync(candidate, null, cancel) is not { } mv) continue;
+            first ??= mv;
+            if (LinkResolver.FindOpForSearch(mv.Descriptor, op) is not null) return Land(mv, op, unit);
+        }
+        if (first is null) return NotFoundPage.Render(new Missing("model", contextModel ?? LinkResolver.PreferredModel, null, []), contextModel);
+        return NotFoundPage.Render(new Missing("op", op, first.Name, LinkResolver.SuggestOps(first.Descriptor, op, null)), contextModel);
+    }
+
+    private static IEnumerable<string> SearchOrder(IReadOnlyList<string> names, string? contextModel) =>
+        new[] { contextModel, LinkResolver.PreferredModel }.OfType<string>().Where(names.Contains).Concat(names).Distinct();
+
+    private static IResult Land(ModelVersion m, string op, string? unit)
+    {
+        var o = LinkResolver.FindOpForSearch(m.Descriptor, op);
+        if (o is null) return NotFoundPage.Render(new Missing("op", op, m.Name, LinkResolver.SuggestOps(m.Descriptor, op, null)), m.Name);
+        if (string.IsNullOrEmpty(unit)) return Results.Redirect(LinkResolver.Href(new Target(m.Name, o.Name, null)));
+        if (!LinkResolver.TryUnit(unit, out var u) || u >= o.Channels)
+            return NotFoundPage.Render(new Missing("unit", unit, o.Name, LinkResolver.SuggestUnits(m.Descriptor, o, unit, null)), m.Name);
+        return Results.Redirect(LinkResolver.Href(new Target(m.Name, o.Name, u)));
+    }
+}
