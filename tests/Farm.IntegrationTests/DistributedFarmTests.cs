@@ -208,6 +208,32 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task AWorkerStoppedWithSigtermFinishesOrHandsBackItsPacket()
+    {
+        var (http, iso, env) = await CoordinatorAsync("sigterm", new() { ["MICROSCOPE_COORDINATOR__PACKETSIZE"] = "16" });
+        var a = await WorkerAsync("worker-a", env);
+        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv2" }, techniques = new[] { "channel" }, parameters = new { steps = 100, size = 32 } });
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while ((await TuplesAsync(http, id)).All(t => t.State != "running"))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "worker A never started a packet\n" + Logs);
+            await Task.Delay(100);
+        }
+        using (var term = System.Diagnostics.Process.Start("kill", ["-TERM", a.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])) await term.WaitForExitAsync();
+        var exit = await a.WaitForExitAsync(TimeSpan.FromMinutes(3));
+        Assert.True(exit == 0, a.Output);
+
+        // Whatever A did not finish is still owed, and another worker completes it once.
+        await WorkerAsync("worker-b", env);
+        var status = await WaitAsync(http, id, Patience);
+        Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
+        var tuples = await TuplesAsync(http, id);
+        Assert.Equal(32, tuples.Count(t => t.State == "done"));
+        Assert.Equal(64, (await KeysAsync(iso.Bucket)).Count);
+        output.WriteLine($"worker A finished {tuples.Count(t => t.WorkerId == "worker-a")} tuples before exiting; worker B {tuples.Count(t => t.WorkerId == "worker-b")}");
+    }
+
+    [Fact]
     public async Task InjectedFailuresAreRetriedBadParametersAreNotAndBadInputChangesNothing()
     {
         var (http, iso, env) = await CoordinatorAsync("failures");
