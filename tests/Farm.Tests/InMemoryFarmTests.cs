@@ -139,6 +139,12 @@ public class InMemoryFarmTests
             ["Coordinator:LeaseSeconds"] = "1", ["Coordinator:ReaperIntervalSeconds"] = "1",
         });
         var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
+        var sent = DateTime.UtcNow.AddSeconds(30);
+        while (farm.Db(db => db.Packets.Single(p => p.SweepId == id).Dispatches) < 1)
+        {
+            Assert.True(DateTime.UtcNow < sent, "the packet was never sent");
+            await Task.Delay(50);
+        }
         var packet = farm.Db(db => db.Packets.Single(p => p.SweepId == id));
         // A worker starts the packet and then says nothing more.
         await farm.App.Services.GetRequiredService<IBus>().Publish(new PacketStarted { PacketId = packet.Id, WorkerId = "ghost", Attempt = 1 });
