@@ -61,17 +61,18 @@ public static class Catalogue
     /// classes, no auxiliary heads; Places365 has 365 classes: 7.0 M - 635 x 1025), AlexNet
     /// 61 M (60,965,224 for Caffe's; 365 classes: - 635 x 4097), VGG19 143.7 M, InceptionV3
     /// 23.8 M, InceptionV4 42.7 M, ResNetV2-50 25.6 M. TestSize: the smaller input the
-    /// truncation tests use to stay fast (the ops are fully convolutional).</summary>
+    /// truncation tests use to stay fast (the ops are fully convolutional; 79 px still
+    /// leaves Inception's last ops 1x1; AlexNet's fc6 needs its 227).</summary>
     public static readonly CatalogueModel[] Models =
     [
-        new("inceptionv1", 224, "RGB x*255 - 117", 7_000_000, InceptionV1Ops, 160),
-        new("inceptionv1_places365", 224, "BGR x*255 minus the ImageNet BGR mean", 7_000_000 - 635 * 1025, GoogLeNetOps, 160),
+        new("inceptionv1", 224, "RGB x*255 - 117", 7_000_000, InceptionV1Ops, 96),
+        new("inceptionv1_places365", 224, "BGR x*255 minus the ImageNet BGR mean", 7_000_000 - 635 * 1025, GoogLeNetOps, 96),
         new("alexnet", 227, "BGR x*255 minus the ImageNet BGR mean", 60_965_224, AlexNetOps, 227),
         new("alexnet_places365", 227, "BGR x*255 minus the ImageNet BGR mean", 60_965_224 - 635 * 4097, AlexNetOps, 227),
-        new("vgg19", 224, "BGR x*255 minus the ImageNet BGR mean", 143_700_000, Vgg19Ops, 64),
-        new("inceptionv3", 299, "x in [-1, 1]", 23_800_000, InceptionV3Ops, 107),
-        new("inceptionv4", 299, "x in [-1, 1]", 42_700_000, InceptionV4Ops, 107),
-        new("resnetv2_50", 224, "x in [-1, 1]", 25_600_000, ResNetV2Ops, 128),
+        new("vgg19", 224, "BGR x*255 minus the ImageNet BGR mean", 143_700_000, Vgg19Ops, 32),
+        new("inceptionv3", 299, "x in [-1, 1]", 23_800_000, InceptionV3Ops, 79),
+        new("inceptionv4", 299, "x in [-1, 1]", 42_700_000, InceptionV4Ops, 79),
+        new("resnetv2_50", 224, "x in [-1, 1]", 25_600_000, ResNetV2Ops, 64),
     ];
 
     /// <summary>The catalogue's total: a full channel sweep of the eight (AlexNet's conv layers only).</summary>
