@@ -276,6 +276,21 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task APoisonPacketEndsInTheErrorQueueAndItsTuplesShowAsFailed()
+    {
+        var (http, iso, env) = await CoordinatorAsync("poison");
+        await WorkerAsync("worker-a", env, new() { ["MICROSCOPE_WORKER__INJECTTRANSIENTFAILURES"] = "100", ["MICROSCOPE_WORKER__RETRYLIMIT"] = "1" });
+        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "neuron" }, parameters = new { steps = 4, size = 32 } });
+        var status = await WaitAsync(http, id, Patience);
+        Assert.Equal("failed", status.State);
+        Assert.Equal(16, status.Counts["failed"]);
+        Assert.Contains("injected transient failure", Assert.Single(status.Failures).Reason, StringComparison.Ordinal);
+        var queues = RealServers.Run(Path.Combine(RealServers.RepoRoot, "scripts", "servers", "rabbitmq.sh"), TimeSpan.FromSeconds(60),
+            "ctl", Path.Combine(servers.Root, "rabbit"), "list_queues", "-p", iso.Bucket, "name", "messages");
+        Assert.Matches(@"render-work_error\s+1", queues);
+    }
+
+    [Fact]
     public async Task A20000UnitSweepExpandsInBulkOnPostgres()
     {
         var (http, iso, _) = await CoordinatorAsync("bulk");
