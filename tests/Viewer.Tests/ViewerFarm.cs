@@ -201,7 +201,7 @@ public sealed class ViewerFarm : IAsyncLifetime
 }
 
 [CollectionDefinition(Name)]
-public sealed class ViewerCollection : ICollectionFixture<ViewerFarm>
+public sealed class ViewerCollection : ICollectionFixture<ViewerFarm>, ICollectionFixture<ChromiumBrowser>
 {
     public const string Name = "viewer";
 }
