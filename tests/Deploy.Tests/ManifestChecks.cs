@@ -258,6 +258,13 @@ public static class ManifestChecks
             }
         }
         if (!queues.Contains(workQueue)) problems.Add($"{overlay.Name}: no trigger on the work queue '{workQueue}'");
+        // The coordinator keeps at most MaxInFlightPackets sweep packets queued or rendering, so
+        // the queue length (and KEDA's replica count) never exceeds it.
+        var inFlight = ProvidedVariables(overlay, ServiceSettings.Get("coordinator"), problems).GetValueOrDefault("MICROSCOPE_COORDINATOR__MAXINFLIGHTPACKETS").Value;
+        var maxReplicas = StrAt(scaledObject.Body, "spec", "maxReplicaCount");
+        if (int.TryParse(inFlight, NumberStyles.None, CultureInfo.InvariantCulture, out var packets) && int.TryParse(maxReplicas, NumberStyles.None, CultureInfo.InvariantCulture, out var replicas) && packets < replicas)
+            problems.Add($"{overlay.Name}: Coordinator:MaxInFlightPackets {packets} < maxReplicaCount {replicas}: workers beyond {packets} would never get a packet");
+        else if (maxReplicas is null) problems.Add($"{overlay.Name}: the ScaledObject sets no maxReplicaCount");
         return problems;
     }
 

@@ -117,6 +117,14 @@ public sealed class MutationTests
     }
 
     [Fact]
+    public void More_workers_than_packets_in_flight_is_caught()
+    {
+        var overlay = Prod();
+        Map(At(overlay.Get("ScaledObject", "worker").Body, "spec"))!["maxReplicaCount"] = "100";
+        Assert.Contains(ManifestChecks.Scaling(overlay, FarmCode.ConsumedQueues, FarmCode.WorkQueue), p => p.Contains("MaxInFlightPackets", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_grace_period_shorter_than_the_stop_timeout_is_caught()
     {
         var overlay = Prod();
