@@ -42,6 +42,18 @@ public sealed class FileTests
         Assert.Empty(problems);
     }
 
+    [Theory, MemberData(nameof(ContainerFiles))]
+    public void Host_build_outputs_stay_out_of_the_build_context(string file)
+    {
+        // COPY . . from the repository root would otherwise carry obj/ (the host's shim) along.
+        var ignore = Path.Combine(RepositoryPaths.Docker, file + ".dockerignore");
+        Assert.True(File.Exists(ignore), $"{file} has no {file}.dockerignore beside it");
+        var patterns = File.ReadAllLines(ignore).Select(l => l.Trim()).ToHashSet();
+        Assert.Contains("**/obj/", patterns);
+        Assert.Contains("**/bin/", patterns);
+        Assert.Contains("artifacts/", patterns);
+    }
+
     [Theory, MemberData(nameof(Overlays))]
     public void Every_farm_image_has_a_container_file_that_exposes_its_port(string overlay)
     {
