@@ -41,8 +41,9 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var open = TupleStates.Open.Sum(s => counts[s]);
 
-        // Rate over the last ten minutes of rendering (reused tuples excluded).
-        var windowStart = Math.Max(sweep.CreatedAt, now - 10 * 60_000);
+        // Rate over the last ten minutes while running, over the whole sweep once finished
+        // (reused tuples excluded).
+        var windowStart = sweep.FinishedAt is null ? Math.Max(sweep.CreatedAt, now - 10 * 60_000) : sweep.CreatedAt;
         var recent = await db.Tuples.CountAsync(t => t.SweepId == id && !t.Reused && t.DoneAt != null && t.DoneAt >= windowStart, cancel);
         var end = sweep.FinishedAt ?? now;
         var minutes = Math.Max(1e-3, (end - windowStart) / 60_000.0);
