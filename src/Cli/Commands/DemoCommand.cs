@@ -3,6 +3,7 @@ using Microscope.Contracts;
 using Microscope.Coordinator;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Storage;
+using Microscope.Viewer;
 using Microscope.Worker;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
@@ -55,6 +56,12 @@ public static class DemoCommand
             app.StartAsync().GetAwaiter().GetResult();
             var url = CoordinatorHost.Address(app);
             Console.WriteLine($"Microscope farm (single machine): {url}   objects: {storage.Folder}");
+            // The viewer beside it on the next port, reading the same database and folder.
+            config["Viewer:Urls"] ??= $"http://127.0.0.1:{(r.GetValue(port) == 0 ? 0 : r.GetValue(port) + 1)}";
+            config["Viewer:Coordinator"] ??= url;
+            using var viewer = ViewerHost.Build(config);
+            viewer.StartAsync().GetAwaiter().GetResult();
+            Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}");
 
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
             var accepted = FarmClient.StartSweepAsync(http, new SweepRequest
@@ -69,6 +76,7 @@ public static class DemoCommand
             var status = FarmClient.Follow(http, accepted.Id, $"{r.GetValue(model)} sweep", accepted.Total);
             Console.WriteLine(FarmClient.Summary(status));
             Console.WriteLine($"status page and API: {url}  (e.g. {url}/api/models/{r.GetValue(model)})");
+            Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}/models/{r.GetValue(model)}");
             if (!r.GetValue(exit))
             {
                 Console.WriteLine("serving until Ctrl+C");
@@ -76,6 +84,7 @@ public static class DemoCommand
             }
             else
             {
+                viewer.StopAsync().GetAwaiter().GetResult();
                 app.StopAsync().GetAwaiter().GetResult();
             }
             return status.State == "done" ? 0 : 1;
