@@ -39,6 +39,9 @@ public class InMemoryFarmTests
             Assert.Equal(8, record.GetProperty("trajectory").GetArrayLength());
         }
         Assert.Equal(tuples.Count, farm.Db(db => db.Results.Count()));
+        var page = await farm.Http.GetStringAsync("/");
+        Assert.Contains(id.ToString(), page, StringComparison.Ordinal);
+        Assert.Contains($"<img src=\"/objects/{tuples[0].Model}/", page, StringComparison.Ordinal);
 
         // The same sweep again: everything exists with this parameters hash, nothing renders.
         var again = await farm.WaitAsync(await farm.SweepAsync(request), TimeSpan.FromSeconds(30));
