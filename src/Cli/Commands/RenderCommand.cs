@@ -13,6 +13,10 @@ public static class RenderCommand
 {
     public static readonly string[] Techniques = [.. TechniqueCatalog.All.Select(t => t.Name), "everything"];
 
+    /// <summary>Op names can contain '/' (ResNetV2's "block2/unit_3/add"): file names use '_',
+    /// which the model also accepts as an alias.</summary>
+    private static string FileSafe(string op) => op.Replace('/', '_');
+
     /// <summary>Every other technique goes through the Engine's <see cref="TechniqueRunner"/>;
     /// files are named {model}_{op}_{unit or "op"}_{technique}{suffix}.</summary>
     private static int RunTechniques(Engine.Models.VisionModel model, string op, IReadOnlyList<string> techniques, int[] units,
@@ -31,7 +35,7 @@ public static class RenderCommand
                 TechniqueRunner.Run(model, op, t, units, parameters, options, new Scaled(progress)));
             foreach (var o in outputs)
             {
-                var path = Path.Combine(dir.FullName, $"{model.Name}_{op}_{(o.Unit is int u ? u.ToString(System.Globalization.CultureInfo.InvariantCulture) : "op")}_{t}{o.Suffix}");
+                var path = Path.Combine(dir.FullName, $"{model.Name}_{FileSafe(op)}_{(o.Unit is int u ? u.ToString(System.Globalization.CultureInfo.InvariantCulture) : "op")}_{t}{o.Suffix}");
                 File.WriteAllBytes(path, o.Content);
                 if (json) Console.WriteLine(JsonSerializer.Serialize(new { Model = model.Name, Op = op, o.Unit, Technique = t, File = path, o.ContentType }, Json.Options));
                 else Console.WriteLine(path);
@@ -114,7 +118,7 @@ public static class RenderCommand
             foreach (var img in result.Images)
             {
                 var unit = unitList[img.BatchIndex];
-                var stem = $"{model.Name}_{opName}_{unit}_{tech}";
+                var stem = $"{model.Name}_{FileSafe(opName)}_{unit}_{tech}";
                 var png = Path.Combine(dir.FullName, stem + ".png");
                 ImageFile.SavePng(png, img.Pixels, img.Size, img.Size);
                 foreach (var (step, pixels) in img.Snapshots)
@@ -147,7 +151,7 @@ public static class RenderCommand
             if (r.GetValue(sheet))
             {
                 var grid = ContactSheet.Tile(result.Images.Select(i => i.Pixels).ToList(), parameters.Size);
-                var path = Path.Combine(dir.FullName, $"{model.Name}_{opName}_{tech}_sheet.png");
+                var path = Path.Combine(dir.FullName, $"{model.Name}_{FileSafe(opName)}_{tech}_sheet.png");
                 ImageFile.SavePng(path, grid.Pixels, grid.Width, grid.Height);
                 if (!r.GetValue(json)) Console.WriteLine($"{path}: {result.Images.Count} units in one grid");
             }
