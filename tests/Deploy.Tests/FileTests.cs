@@ -102,6 +102,26 @@ public sealed class FileTests
     }
 }
 
+public sealed class BrokerTimeoutTests
+{
+    [Fact]
+    public void Operator_managed_rabbitmq_acknowledgement_timeout_outlasts_a_pessimistic_gpu_packet()
+    {
+        var cluster = Yaml.LoadSingle(Path.Combine(RepositoryPaths.K8s, "components", "rabbitmq-operator", "rabbitmq-cluster.yaml"));
+        var config = Yaml.StrAt(cluster, "spec", "rabbitmq", "additionalConfig") ?? "";
+        var match = Regex.Match(config, @"(?m)^consumer_timeout\s*=\s*(\d+)");
+        Assert.True(match.Success, "the RabbitmqCluster sets no consumer_timeout");
+        var timeout = TimeSpan.FromMilliseconds(double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture));
+        var settings = Kustomize.ReadEnvFile(Path.Combine(RepositoryPaths.Overlay("prod"), "settings", "coordinator.env"));
+        var packetSize = int.Parse(settings["MICROSCOPE_COORDINATOR__PACKETSIZE"], CultureInfo.InvariantCulture);
+        // docs/operations.md: pessimistic 3 ms per unit-step, the heaviest ops at 4x the
+        // average, and a 4x margin on top.
+        var heavyPacket = TimeSpan.FromMilliseconds(4096 * packetSize * 3.0 * 4);
+        Assert.True(timeout >= heavyPacket * 4, $"consumer_timeout {timeout} is under 4x a heavy GPU packet ({heavyPacket})");
+        Assert.True(Kustomize.ExistingOrExample(Path.Combine(RepositoryPaths.K8s, "components", "rabbitmq-operator", "kustomization.yaml")) is not null);
+    }
+}
+
 /// <summary>A Dockerfile's stages and what is wrong with them.</summary>
 public static class ContainerFile
 {

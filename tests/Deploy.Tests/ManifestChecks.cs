@@ -63,6 +63,12 @@ public static class ManifestChecks
             }
             problems.AddRange(Validation(overlay, service, provided));
         }
+        // Heartbeats keep a packet's lease: several must fit in one (docs/farm.md).
+        var heartbeat = ProvidedVariables(overlay, ServiceSettings.Get("worker"), problems).GetValueOrDefault("MICROSCOPE_WORKER__HEARTBEATSECONDS").Value;
+        var lease = ProvidedVariables(overlay, ServiceSettings.Get("coordinator"), problems).GetValueOrDefault("MICROSCOPE_COORDINATOR__LEASESECONDS").Value;
+        if (int.TryParse(heartbeat, NumberStyles.None, CultureInfo.InvariantCulture, out var beat) && int.TryParse(lease, NumberStyles.None, CultureInfo.InvariantCulture, out var leaseSeconds)
+            && beat * 4 > leaseSeconds)
+            problems.Add($"{overlay.Name}: Worker:HeartbeatSeconds {beat} is not well under Coordinator:LeaseSeconds {leaseSeconds} (at least 4 heartbeats per lease)");
         return problems;
     }
 

@@ -50,6 +50,14 @@ public sealed class MutationTests
     }
 
     [Fact]
+    public void A_lease_shorter_than_a_few_heartbeats_is_caught()
+    {
+        var overlay = Prod();
+        Data(overlay, "ConfigMap", "coordinator-settings")["MICROSCOPE_COORDINATOR__LEASESECONDS"] = "10";
+        Assert.Contains(ManifestChecks.Settings(overlay), p => p.Contains("HeartbeatSeconds", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void An_unpinned_image_is_caught()
     {
         var overlay = Prod();
