@@ -260,7 +260,11 @@ public static class ManifestChecks
             {
                 var secret = overlay.Find("Secret", StrAt(reference, "name") ?? "");
                 if (secret is null) problems.Add($"{overlay.Name}: {authentication} reads Secret {StrAt(reference, "name")}, which does not exist");
-                else if (At(secret.Body, "data", StrAt(reference, "key") ?? "") is null) problems.Add($"{overlay.Name}: Secret {secret.Name} has no key {StrAt(reference, "key")}");
+                else if (StrAt(secret.Body, "data", StrAt(reference, "key") ?? "") is not { } value) problems.Add($"{overlay.Name}: Secret {secret.Name} has no key {StrAt(reference, "key")}");
+                else
+                    foreach (var (host, port) in Addresses(value).Where(a => !a.Host.Contains('.', StringComparison.Ordinal)))
+                        if (overlay.Find("Service", host) is not { } target || (port is not null && !Maps(At(target.Body, "spec", "ports")).Any(p => StrAt(p, "port") == port)))
+                            problems.Add($"{overlay.Name}: KEDA's management URL names {host}:{port}, which is not a Service port");
             }
         }
         if (!queues.Contains(workQueue)) problems.Add($"{overlay.Name}: no trigger on the work queue '{workQueue}'");

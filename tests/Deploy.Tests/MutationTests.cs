@@ -116,6 +116,14 @@ public sealed class MutationTests
     }
 
     [Fact]
+    public void A_keda_management_url_on_the_amqp_port_is_caught()
+    {
+        var overlay = OverlayTests.Overlay("dev");
+        Data(overlay, "Secret", "rabbitmq-management")["host"] = "http://microscope:pw@rabbitmq:5673/";
+        Assert.Contains(ManifestChecks.Scaling(overlay, FarmCode.ConsumedQueues, FarmCode.WorkQueue), p => p.Contains("rabbitmq:5673", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_keda_trigger_counting_only_ready_messages_is_caught()
     {
         var overlay = Prod();
