@@ -86,7 +86,7 @@ public sealed class FileTests
     }
 
     [Fact]
-    public void Dev_rabbitmq_acknowledgement_timeout_outlasts_a_cpu_packet_and_the_grace_period()
+    public void Dev_rabbitmq_acknowledgement_timeout_outlasts_a_cpu_packet()
     {
         var conf = File.ReadAllText(Path.Combine(RepositoryPaths.Overlay("dev"), "infra", "rabbitmq.conf"));
         var match = Regex.Match(conf, @"(?m)^consumer_timeout\s*=\s*(\d+)");
