@@ -50,11 +50,11 @@ public static class ViewerEndpoints
             if (!unitTechniques.Contains(chosen))
                 return NotFoundPage.Render(new Missing("technique", chosen, o.Name,
                     unitTechniques.Select(t => (t, $"{LinkResolver.Href(new Target(m.Name, o.Name, null))}?technique={Uri.EscapeDataString(t)}")).ToList()), m.Name);
-            var results = await catalogue.OpResultsAsync(m.Name, m.Version, o.Name, chosen, cancel);
+            var grid = await catalogue.GridAsync(m.Name, m.Version, o.Name, chosen, cancel);
             var opLevel = new List<Coordinator.Data.ResultRow>();
             foreach (var t in have.Where(TechniqueViews.OpLevel.Contains))
-                opLevel.AddRange((await catalogue.OpResultsAsync(m.Name, m.Version, o.Name, t, cancel)).Take(1));
-            return CataloguePages.Op(m, o, chosen, unitTechniques, results, opLevel);
+                if (await catalogue.LatestOfOpAsync(m.Name, m.Version, o.Name, t, cancel) is { } r) opLevel.Add(r);
+            return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel);
         });
 
         app.MapGet("/models/{model}/{op}/{unit}", async (string model, string op, string unit, string? v, CatalogueReader catalogue, AccessTokens tokens, CancellationToken cancel) =>

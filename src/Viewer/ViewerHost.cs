@@ -50,6 +50,19 @@ public static class ViewerHost
         builder.Services.AddHealthChecks().AddCheck<CatalogueHealthCheck>("catalogue", tags: ["ready"]);
 
         var app = builder.Build();
+        // Server-Timing: the time the viewer spent on a response, visible in the browser's
+        // developer tools and read by the performance test.
+        app.Use(async (http, next) =>
+        {
+            var started = System.Diagnostics.Stopwatch.GetTimestamp();
+            http.Response.OnStarting(() =>
+            {
+                var ms = System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                http.Response.Headers["Server-Timing"] = $"app;dur={ms.ToString("0.0", System.Globalization.CultureInfo.InvariantCulture)}";
+                return Task.CompletedTask;
+            });
+            await next(http);
+        });
         app.UseRouting();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });

@@ -16,6 +16,9 @@ public sealed record ModelVersion(ModelDescriptor Descriptor, string Version, Da
 /// <summary>How many units of one op have at least one result of one technique.</summary>
 public sealed record Coverage(string Op, string Technique, int Units);
 
+/// <summary>Which parameter set each unit of an op's grid shows; <c>Main</c> covers most units.</summary>
+public sealed record OpGrid(string? Main, IReadOnlyDictionary<int, string> HashByUnit);
+
 /// <summary>Progress of one sweep by op and state, with its rate and failures.</summary>
 public sealed record SweepProgress(SweepRow Sweep, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> ByOp,
     IReadOnlyDictionary<string, int> Totals, double UnitsPerMinute, double? EtaSeconds, IReadOnlyList<(string Reason, int Count)> Failures);
@@ -83,10 +86,27 @@ public sealed class CatalogueReader(FarmDb db)
         await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op)
             .Select(r => r.Technique).Distinct().ToListAsync(cancel);
 
-    /// <summary>Every result of one technique for an op, by unit then newest first.</summary>
-    public async Task<IReadOnlyList<ResultRow>> OpResultsAsync(string model, string version, string op, string technique, CancellationToken cancel) =>
+    /// <summary>The grid of an op for one technique: which parameter set to show for each
+    /// unit. One set for the whole grid where possible (the one covering most units, as a
+    /// sweep's does), so neighbouring images are comparable. Reads only the primary key's
+    /// columns, a covering index scan on SQLite and PostgreSQL: the object keys follow from
+    /// them (architecture doc's layout), no table rows are fetched.</summary>
+    public async Task<OpGrid> GridAsync(string model, string version, string op, string technique, CancellationToken cancel)
+    {
+        var pairs = await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && r.Technique == technique)
+            .Select(r => new { r.Unit, r.ParamsHash }).ToListAsync(cancel);
+        var main = pairs.GroupBy(p => p.ParamsHash).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).FirstOrDefault();
+        var byUnit = new Dictionary<int, string>();
+        foreach (var p in pairs)
+            if (!byUnit.TryGetValue(p.Unit, out var have) || (have != main && (p.ParamsHash == main || string.CompareOrdinal(p.ParamsHash, have) < 0)))
+                byUnit[p.Unit] = p.ParamsHash;
+        return new OpGrid(main, byUnit);
+    }
+
+    /// <summary>The newest result of an op-level technique (DeepDream, caricature), if any.</summary>
+    public async Task<ResultRow?> LatestOfOpAsync(string model, string version, string op, string technique, CancellationToken cancel) =>
         await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && r.Technique == technique)
-            .OrderBy(r => r.Unit).ThenByDescending(r => r.RenderedAt).ToListAsync(cancel);
+            .OrderByDescending(r => r.RenderedAt).FirstOrDefaultAsync(cancel);
 
     /// <summary>Every stored result of one unit (every technique and parameter set), newest first.</summary>
     public async Task<IReadOnlyList<ResultRow>> UnitResultsAsync(string model, string version, string op, int unit, CancellationToken cancel) =>

@@ -40,6 +40,18 @@ public static class TechniqueViews
         };
     }
 
+    /// <summary>The object a grid cell shows, from the key layout
+    /// <c>{model}/{version}/{op}/{unit}/{technique}/{paramsHash}{suffix}</c>: the first image
+    /// the technique writes.</summary>
+    public static string GridImageKey(string model, string version, string op, int unit, string technique, string paramsHash) =>
+        $"{model}/{version}/{op}/{unit.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{technique}/{paramsHash}" + technique switch
+        {
+            "diversity" or "caricature" => "-0.png",
+            "dataset_examples" => ".channel.png",
+            "tuning_curves" => ".orientation.svg",
+            _ => ".png",
+        };
+
     /// <summary>Alt text naming model, op, unit and technique (accessibility, and search engines).</summary>
     public static string Alt(string model, string op, int? unit, string technique, string? caption = null) =>
         $"{technique.Replace('_', ' ')} visualisation of {model} {op}" + (unit is null ? "" : $" unit {unit}") + (caption is null || caption == technique ? "" : $" ({caption})");

@@ -86,7 +86,7 @@ public static class CataloguePages
         return Page(d.Name, s.ToString(), contextModel: d.Name, breadcrumbs: Crumbs(("models", "/"), (d.Name, null)));
     }
 
-    public static IResult Op(ModelVersion m, OpInfo op, string technique, IReadOnlyList<string> techniques, IReadOnlyList<ResultRow> results, IReadOnlyList<ResultRow> opLevel)
+    public static IResult Op(ModelVersion m, OpInfo op, string technique, IReadOnlyList<string> techniques, OpGrid grid, IReadOnlyList<ResultRow> opLevel)
     {
         var d = m.Descriptor;
         var pin = Pin(m);
@@ -108,17 +108,17 @@ public static class CataloguePages
             s.Append(t == technique ? $"<a href=\"{E(href)}\" aria-current=\"page\">{E(t)}</a> " : $"<a href=\"{E(href)}\">{E(t)}</a> ");
         }
         s.Append("</nav>");
-        var latest = new Dictionary<int, ResultRow>();
-        foreach (var r in results) latest.TryAdd(r.Unit, r); // results come newest first per unit
-        s.Append($"<p>{latest.Count} of {op.Channels} units have a {E(technique)} result.</p><ul class=\"grid\" aria-labelledby=\"units-heading\" data-technique=\"{E(technique)}\">");
+        s.Append($"<p>{grid.HashByUnit.Count} of {op.Channels} units have a {E(technique)} result")
+            .Append(grid.Main is null ? "." : $"; shown with parameters <code>{E(grid.Main)}</code> where rendered with them.")
+            .Append($"</p><ul class=\"grid\" aria-labelledby=\"units-heading\" data-technique=\"{E(technique)}\">");
         for (var u = 0; u < op.Channels; u++)
         {
             var href = LinkResolver.Href(new Target(d.Name, op.Name, u), pin);
             s.Append($"<li data-unit=\"{u}\"><a href=\"{E(href)}\">");
-            if (latest.TryGetValue(u, out var r))
+            if (grid.HashByUnit.TryGetValue(u, out var hash))
             {
-                var img = TechniqueViews.ImagesOf(r)[0];
-                s.Append($"<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"{E(ObjectUrl(img.Key))}\" alt=\"{E(TechniqueViews.Alt(d.Name, op.Name, u, technique))}\">");
+                var key = TechniqueViews.GridImageKey(d.Name, m.Version, op.Name, u, technique, hash);
+                s.Append($"<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"{E(ObjectUrl(key))}\" alt=\"{E(TechniqueViews.Alt(d.Name, op.Name, u, technique))}\">");
             }
             else s.Append($"<span class=\"empty\" role=\"img\" aria-label=\"unit {u}: no {E(technique)} result yet\"></span>");
             s.Append($"<span class=\"label\">{u}</span></a></li>");
