@@ -9,6 +9,9 @@ packages=(libtorch-dev libopenblas0-openmp cmake g++ python3-torch python3-torch
 # The farm's integration tests start real servers (scripts/servers/*.sh): RabbitMQ,
 # PostgreSQL 15, and s3rver (Node; npm package installed into scripts/servers/s3rver).
 packages+=(rabbitmq-server postgresql)
+# The viewer's browser tests drive Debian's chromium with Microsoft.Playwright (Playwright's
+# own browser download cannot work here); wrk measures the viewer (docs/performance.md).
+packages+=(chromium wrk)
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
