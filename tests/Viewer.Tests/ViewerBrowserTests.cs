@@ -94,7 +94,7 @@ public sealed class ViewerBrowserTests(ViewerFarm farm, ChromiumBrowser chromium
     }
 
     [Fact]
-    public async Task Sweeps_page_shows_progress_failures_and_refuses_control_without_a_token()
+    public async Task Sweeps_page_shows_progress_and_failures_and_only_an_operator_controls_a_sweep()
     {
         var page = await Page();
         await page.GotoAsync("/sweeps");
@@ -106,6 +106,17 @@ public sealed class ViewerBrowserTests(ViewerFarm farm, ChromiumBrowser chromium
         await ChromiumBrowser.ScreenshotAsync(page, "06-sweeps");
         await failed.Locator("button", new() { HasText = "Retry failed" }).ClickAsync();
         await Expect(page.Locator("#sweep-action-status")).ToContainTextAsync("token required");
+        // A researcher may not; an operator may (the coordinator re-queues the failed tuples).
+        await page.Locator("#token").FillAsync(ViewerFarm.ResearcherToken);
+        await page.Locator("#token").DispatchEventAsync("change");
+        await failed.Locator("button", new() { HasText = "Retry failed" }).ClickAsync();
+        await Expect(page.Locator("#sweep-action-status")).ToContainTextAsync("needs an operator token");
+        await page.Locator("#token").FillAsync(ViewerFarm.OperatorToken);
+        await page.Locator("#token").DispatchEventAsync("change");
+        await failed.Locator("button", new() { HasText = "Retry failed" }).ClickAsync();
+        await Expect(page.Locator("#sweep-action-status")).ToHaveTextAsync("Retry failed: done");
+        var status = await farm.WaitAsync(farm.FailedSweep, TimeSpan.FromMinutes(2));
+        Assert.Equal(16, status.Counts["failed"]);
         await page.Context.CloseAsync();
     }
 
