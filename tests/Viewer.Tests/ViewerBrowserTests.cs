@@ -137,10 +137,10 @@ public sealed class ViewerBrowserTests(ViewerFarm farm, ChromiumBrowser chromium
         await page.Locator("#token").FillAsync(ViewerFarm.ResearcherToken);
         await page.Locator("#token").DispatchEventAsync("change");
         await page.Locator("#rerender button[type=submit]").ClickAsync();
-        var image = page.Locator("#new-results figure.new-result img");
+        var image = page.Locator("section.technique[data-technique=channel] > ul.results figure.new-result img");
         await Expect(image).ToBeVisibleAsync(new() { Timeout = 120_000 });
         await Expect(page.Locator("#rerender-status")).ToHaveTextAsync("done");
-        await page.WaitForFunctionAsync("() => { const i = document.querySelector('#new-results img'); return i && i.complete && i.naturalWidth === 40; }");
+        await page.WaitForFunctionAsync("() => { const i = document.querySelector('figure.new-result img'); return i && i.complete && i.naturalWidth === 40; }");
         await Expect(image).ToHaveAttributeAsync("alt", "channel visualisation of demo conv2 unit 5");
         await ChromiumBrowser.ScreenshotAsync(page, "07-rerender-done");
         // Reloaded, the page lists the new parameter set beside the sweep's.

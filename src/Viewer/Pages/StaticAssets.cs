@@ -97,7 +97,8 @@ public static class StaticAssets
               status.textContent = st.state + (st.failure ? ': ' + st.failure : '');
               status.dataset.state = st.state;
               if (st.state === 'done' && st.imageUrl) {
-                const list = $('#new-results');
+                // Beside the technique's existing results when the page has them.
+                const list = $('section.technique[data-technique="' + st.technique + '"] > ul.results') || $('#new-results');
                 const fig = document.createElement('figure');
                 fig.className = 'new-result';
                 const img = document.createElement('img');
