@@ -187,7 +187,7 @@ public static class ViewerEndpoints
             var exists = await catalogue.FindModelAsync(model, null, cancel);
             if (exists is not null)
                 return (null, NotFoundPage.Render(new Missing("version", version!, model,
-                    exists.AllVersions.Select(x => (x, $"{LinkResolver.Href(new Target(model, op, null))}?v={Uri.EscapeDataString(x)}")).ToList()) { }, model));
+                    exists.AllVersions.Select(x => (x, $"{LinkResolver.Href(new Target(model, op, null))}?v={Uri.EscapeDataString(x)}")).ToList()), model));
             return (null, NotFoundPage.Render(new Missing("model", model, null, LinkResolver.SuggestModels(model, await catalogue.ModelNamesAsync(cancel)))));
         }
         var pin = m.IsLatest && version is null ? null : m.Version;

@@ -59,6 +59,12 @@ public sealed class ViewerFarm : IAsyncLifetime
             ["Viewer:ResearcherTokens"] = ResearcherToken,
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };
+        // The same tests against PostgreSQL (an empty database, e.g. from scripts/servers/postgres.sh).
+        if (Environment.GetEnvironmentVariable("VIEWER_TEST_POSTGRES") is { Length: > 0 } postgres)
+        {
+            values["Database:Provider"] = "Postgres";
+            values["Database:ConnectionString"] = postgres;
+        }
         var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
         var workerOptions = FarmConfiguration.Bind<WorkerOptions>(config, WorkerOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(config, StorageOptions.Section);
