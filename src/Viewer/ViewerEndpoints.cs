@@ -57,7 +57,7 @@ public static class ViewerEndpoints
             return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel);
         });
 
-        app.MapGet("/models/{model}/{op}/{unit}", async (string model, string op, string unit, string? v, CatalogueReader catalogue, AccessTokens tokens, CancellationToken cancel) =>
+        app.MapGet("/models/{model}/{op}/{unit}", async (string model, string op, string unit, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CancellationToken cancel) =>
         {
             var (found, missing) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
             if (found is null) return missing!;
@@ -66,7 +66,11 @@ public static class ViewerEndpoints
             var results = (await catalogue.UnitResultsAsync(m.Name, m.Version, found.Op.Name, found.Unit!.Value, cancel))
                 .Where(r => !TechniqueViews.OpLevel.Contains(r.Technique)).ToList();
             var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash), cancel);
-            return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, Techniques.All, tokens.AnyConfigured);
+            // Scores and crops of the newest dataset examples live in their record, not the catalogue.
+            var examples = results.FirstOrDefault(r => r.Technique == "dataset_examples") is { } ex
+                ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
+                : ([], []);
+            return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Techniques.All, tokens.AnyConfigured);
         });
 
         app.MapGet("/search", async (string? q, string? m, CatalogueReader catalogue, CancellationToken cancel) =>

@@ -81,6 +81,11 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         Assert.Equal(4, Count(html, "alt=\"diversity visualisation of demo conv3 unit 9 \\(diversity image \\d\\)\""));
         Assert.Equal(4, Count(html, "\\.svg\" alt=\"tuning curves visualisation of demo conv3 unit 9"));
         Assert.Contains("Every stored parameter set (2)", html);
+        // Dataset examples: scores and crops from the record, in rank order.
+        var examples = Regex.Match(html, "data-technique=\"dataset_examples\">.*?</section>", RegexOptions.Singleline).Value;
+        Assert.Contains("<tr><td class=\"num\">1</td><td>procedural/0017</td><td class=\"num\">3.25</td><td>whole image</td></tr>", examples);
+        Assert.Contains("<tr><td class=\"num\">2</td><td>procedural/0420</td><td class=\"num\">2.5</td>", examples);
+        Assert.Contains("<tr><td class=\"num\">1</td><td>procedural/0099</td><td class=\"num\">4.125</td><td>10, 12, 18, 18</td></tr>", examples);
         // The newest channel parameter set (6 steps, seed 1) is the one shown first.
         var channel = Regex.Match(html, "data-technique=\"channel\">.*?</section>", RegexOptions.Singleline).Value;
         Assert.Contains("<tr><th scope=\"row\">steps</th><td>6</td></tr>", channel);

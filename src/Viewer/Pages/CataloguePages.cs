@@ -132,7 +132,7 @@ public static class CataloguePages
         $"<li><figure><img loading=\"lazy\" src=\"{E(ObjectUrl(img.Key))}\" alt=\"{E(alt)}\"{(wide ? " class=\"wide\"" : "")} onerror=\"this.closest('li').hidden=true\"><figcaption>{E(caption)}</figcaption></figure></li>";
 
     public static IResult Unit(ModelVersion m, OpInfo op, int unit, IReadOnlyList<ResultRow> results, IReadOnlyDictionary<string, RenderSettings> parameters,
-        IReadOnlyList<string> renderable, bool writesEnabled)
+        (IReadOnlyList<ExampleScore> Channel, IReadOnlyList<ExampleScore> Neuron) examples, IReadOnlyList<string> renderable, bool writesEnabled)
     {
         var d = m.Descriptor;
         var pin = Pin(m);
@@ -154,7 +154,9 @@ public static class CataloguePages
             var wide = group.Key is "dataset_examples" or "tuning_curves";
             foreach (var img in TechniqueViews.ImagesOf(newest))
                 s.Append(Figure(img, TechniqueViews.Alt(d.Name, op.Name, unit, group.Key, img.Caption), $"{img.Caption} · parameters {newest.ParamsHash}", wide));
-            s.Append("</ul>").Append(ParameterTable(newest, parameters));
+            s.Append("</ul>");
+            if (group.Key == "dataset_examples") s.Append(ExampleTable("by channel", examples.Channel)).Append(ExampleTable("by neuron (receptive-field crops)", examples.Neuron));
+            s.Append(ParameterTable(newest, parameters));
             if (group.Count() > 1)
             {
                 s.Append($"<details class=\"params\"><summary>Every stored parameter set ({group.Count()})</summary><ul class=\"results\">");
@@ -168,6 +170,15 @@ public static class CataloguePages
         s.Append(RenderForm(d.Name, m.Version, op.Name, unit, renderable, writesEnabled)).Append("</section>");
         return Page($"{d.Name} {op.Name} {unit}", s.ToString(), contextModel: d.Name,
             breadcrumbs: Crumbs(("models", "/"), (d.Name, LinkResolver.Href(new Target(d.Name, null, null), pin)), (op.Name, LinkResolver.Href(new Target(d.Name, op.Name, null), pin)), (unit.ToString(CultureInfo.InvariantCulture), null)));
+    }
+
+    private static string ExampleTable(string caption, IReadOnlyList<ExampleScore> examples)
+    {
+        if (examples.Count == 0) return "";
+        var s = new StringBuilder($"<table class=\"examples\"><caption>Top dataset examples {E(caption)}</caption><thead><tr><th scope=\"col\" class=\"num\">rank</th><th scope=\"col\">image</th><th scope=\"col\" class=\"num\">score</th><th scope=\"col\">crop (x, y, w, h)</th></tr></thead><tbody>");
+        for (var i = 0; i < examples.Count; i++)
+            s.Append($"<tr><td class=\"num\">{i + 1}</td><td>{E(examples[i].ImageId)}</td><td class=\"num\">{N(examples[i].Score, "0.####")}</td><td>{(examples[i].Crop is { } c ? E(string.Join(", ", c)) : "whole image")}</td></tr>");
+        return s.Append("</tbody></table>").ToString();
     }
 
     private static string Describe(RenderSettings? p) => p is null ? "(parameters not recorded)" :
