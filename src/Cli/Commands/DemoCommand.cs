@@ -59,8 +59,7 @@ public static class DemoCommand
             // The viewer beside it on the next port, reading the same database and folder.
             config["Viewer:Urls"] ??= $"http://127.0.0.1:{(r.GetValue(port) == 0 ? 0 : r.GetValue(port) + 1)}";
             config["Viewer:Coordinator"] ??= url;
-            using var viewer = ViewerHost.Build(config);
-            viewer.StartAsync().GetAwaiter().GetResult();
+            using var viewer = StartViewer(config);
             Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}");
 
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
@@ -90,6 +89,35 @@ public static class DemoCommand
             return status.State == "done" ? 0 : 1;
         }));
         return command;
+    }
+
+    /// <summary>The viewer on its port, or on any free port when that one is taken: a busy
+    /// port must not stop the demo (checked first, so the host logs no bind failure).</summary>
+    private static Microsoft.AspNetCore.Builder.WebApplication StartViewer(Microsoft.Extensions.Configuration.IConfigurationRoot config)
+    {
+        if (Uri.TryCreate(config["Viewer:Urls"], UriKind.Absolute, out var wanted) && wanted.Port != 0 && !PortFree(wanted.Port))
+        {
+            Console.Error.WriteLine($"viewer: port {wanted.Port} is taken; using a free port");
+            config["Viewer:Urls"] = "http://127.0.0.1:0";
+        }
+        var viewer = ViewerHost.Build(config);
+        viewer.StartAsync().GetAwaiter().GetResult();
+        return viewer;
+    }
+
+    private static bool PortFree(int port)
+    {
+        try
+        {
+            var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+            probe.Start();
+            probe.Stop();
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
     }
 
     private static int EnvInt(string name, int fallback) =>
