@@ -8,30 +8,45 @@ public sealed class ChromiumBrowser : IAsyncLifetime
 {
     public const string ExecutablePath = "/usr/bin/chromium";
     private IPlaywright? _playwright;
-    public IBrowser Browser { get; private set; } = null!;
+    public IBrowser? Browser { get; private set; }
 
     /// <summary>Where the screenshots go: test-results/screenshots under the repository root.</summary>
     public static string ScreenshotFolder { get; } = Path.Combine(RepositoryRoot(), "test-results", "screenshots");
 
-    public async Task InitializeAsync()
+    // Launched on first use, so the HTTP tests of the same collection never depend on Chromium.
+    private readonly SemaphoreSlim _launch = new(1, 1);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    private async Task<IBrowser> LaunchAsync()
     {
-        if (!File.Exists(ExecutablePath))
-            throw new InvalidOperationException($"{ExecutablePath} is missing: run scripts/install-deps.sh (apt-get install chromium)");
-        Directory.CreateDirectory(ScreenshotFolder);
-        _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        await _launch.WaitAsync();
+        try
         {
-            ExecutablePath = ExecutablePath,
-            Headless = true,
-            Timeout = 60_000,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+            if (Browser is not null) return Browser;
+            if (!File.Exists(ExecutablePath))
+                throw new InvalidOperationException($"{ExecutablePath} is missing: run scripts/install-deps.sh (apt-get install chromium)");
+            Directory.CreateDirectory(ScreenshotFolder);
+            _playwright = await Playwright.CreateAsync();
+            return Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+            {
+                ExecutablePath = ExecutablePath,
+                Headless = true,
+                Timeout = 60_000,
+                Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            });
+        }
+        finally
+        {
+            _launch.Release();
+        }
     }
 
     /// <summary>A fresh context and page with generous, bounded timeouts.</summary>
     public async Task<IPage> NewPageAsync(string baseUrl)
     {
-        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl, ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+        var browser = await LaunchAsync();
+        var context = await browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl, ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
         context.SetDefaultTimeout(30_000);
         context.SetDefaultNavigationTimeout(30_000);
         return await context.NewPageAsync();
@@ -51,5 +66,6 @@ public sealed class ChromiumBrowser : IAsyncLifetime
     {
         if (Browser is not null) await Browser.CloseAsync();
         _playwright?.Dispose();
+        _launch.Dispose();
     }
 }
