@@ -185,6 +185,9 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         Assert.Contains("<tr data-op=\"conv2\">", conv);
         Assert.Contains("<td class=\"num\">48</td><td class=\"num\">0</td><td class=\"num\">0</td><td class=\"num\">48</td>", conv);
         Assert.Contains("ETA none (nothing open)", conv);
+        // A finished sweep's rate is over its whole run: well above what 5 minutes would say.
+        var rate = double.Parse(Regex.Match(conv, "rate ([0-9.]+) units/min").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(rate > 80 / 5.0, $"rate {rate}");
         var failed = Regex.Match(html, $"<section class=\"sweep\" data-sweep=\"{farm.FailedSweep}\".*?</section>", RegexOptions.Singleline).Value;
         Assert.Contains("exceeds this worker&#39;s limit of 64 px", failed);
         Assert.Contains("<td class=\"num\">16</td></tr>", failed); // 16 conv1 units failed, one reason

@@ -147,12 +147,23 @@ public sealed class CatalogueReader(FarmDb db)
         var byOp = counts.GroupBy(c => c.Op).ToDictionary(g => g.Key,
             g => (IReadOnlyDictionary<string, int>)g.ToDictionary(c => c.State, c => c.Count), StringComparer.Ordinal);
         var totals = counts.GroupBy(c => c.State).ToDictionary(g => g.Key, g => g.Sum(c => c.Count), StringComparer.Ordinal);
-        // Rate over the last five minutes of finished tuples (reused ones took no work).
-        var window = 5 * 60_000L;
-        var since = nowMs - window;
-        var recent = await db.Tuples.AsNoTracking().CountAsync(t => t.SweepId == s.Id && t.State == TupleStates.Done && !t.Reused && t.DoneAt != null && t.DoneAt >= since, cancel);
-        var perMinute = recent / (window / 60_000.0);
+        // Reused tuples took no work and do not count. A running sweep's rate is over the last
+        // five minutes; a finished one's over its whole run (as the coordinator's status).
         var open = TupleStates.Open.Sum(st => totals.GetValueOrDefault(st));
+        var worked = db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id && t.State == TupleStates.Done && !t.Reused && t.DoneAt != null);
+        double perMinute;
+        if (open > 0)
+        {
+            const long window = 5 * 60_000L;
+            var since = nowMs - window;
+            perMinute = await worked.CountAsync(t => t.DoneAt >= since, cancel) / (window / 60_000.0);
+        }
+        else
+        {
+            var count = await worked.CountAsync(cancel);
+            var last = count == 0 ? null : await worked.MaxAsync(t => t.DoneAt, cancel);
+            perMinute = last is null || last <= s.CreatedAt ? 0 : count / ((last.Value - s.CreatedAt) / 60_000.0);
+        }
         double? eta = open == 0 ? 0 : perMinute > 0 ? open / perMinute * 60 : null;
         var failures = (await db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id && t.State == TupleStates.Failed)
             .GroupBy(t => t.Failure).Select(g => new { Reason = g.Key, Count = g.Count() }).ToListAsync(cancel))
