@@ -1,9 +1,11 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microscope.Contracts;
 using Microscope.Engine.Imaging;
 using Microscope.Engine.Models;
 using Microscope.Engine.Render;
 using Microscope.Engine.Render.Objectives;
+using Microscope.Engine.Techniques;
 using Microscope.Engine.Torch;
 using Microscope.Farm.Hosting;
 
@@ -13,15 +15,25 @@ namespace Microscope.Worker;
 /// range, a size beyond this worker, another model version): the tuples fail with this.</summary>
 public sealed class PermanentRenderException(string message) : Exception(message);
 
-/// <summary>One rendered unit, encoded and ready to upload.</summary>
-public sealed record RenderedUnit(PacketUnit Unit, byte[] Png, byte[] Record, double ObjectiveStart, double ObjectiveEnd, double MsPerStep);
+/// <summary>One rendered tuple, encoded and ready to upload: its files by key suffix (".png",
+/// "-0.png", ".channel.png", ".orientation.svg", ".json", ...).</summary>
+public sealed record RenderedUnit(PacketUnit Unit, IReadOnlyList<TechniqueOutput> Files, double ObjectiveStart, double ObjectiveEnd, double MsPerStep);
 
-/// <summary>Renders a packet with the Engine: the model (cached by version), the technique's
-/// objective with one unit per batch index, PNG and JSON record per unit.</summary>
+/// <summary>Renders a packet with the Engine. Channel and neuron: the objective with one unit
+/// per batch index, PNG and JSON record per unit. Every other technique goes through the
+/// Engine's TechniqueRunner: unit images (diversity) in batches of MaxBatch units, op-level
+/// images (deepdream, caricature: the packet's one tuple, unit -1) and op jobs (dataset
+/// examples, tuning curves: every unit of the packet in one pass).</summary>
 public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions weights) : IDisposable
 {
     private readonly Device _device = Device.Resolve(options.Device);
     private readonly LinkedList<VisionModel> _models = new();
+    private readonly TechniqueOptions _techniqueOptions = new()
+    {
+        DatasetFolder = options.DatasetFolder,
+        ProceduralImages = options.DatasetImages,
+        CaricatureFolder = options.CaricatureFolder,
+    };
 
     public Device Device => _device;
 
@@ -33,8 +45,8 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         problems.AddRange(parameters.Validate());
         if (work.Parameters.Size > options.MaxImageSize)
             problems.Add($"size {work.Parameters.Size} exceeds this worker's limit of {options.MaxImageSize} px (Worker:MaxImageSize)");
-        if (!Techniques.All.Contains(work.Technique))
-            problems.Add($"unknown technique '{work.Technique}'; this worker renders {string.Join(", ", Techniques.All)}");
+        if (!Techniques.Known.Contains(work.Technique))
+            problems.Add($"unknown technique '{work.Technique}'; this worker renders {string.Join(", ", Techniques.Known)}");
         if (work.Units.Count == 0) problems.Add("the packet has no units");
         return problems;
     }
@@ -55,10 +67,18 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         {
             throw new PermanentRenderException(e.Message);
         }
+        var opLevel = Techniques.IsOpLevel(work.Technique);
         foreach (var u in work.Units)
-            if (u.Unit < 0 || u.Unit >= info.Channels)
-                throw new PermanentRenderException($"op '{op}' has units 0..{info.Channels - 1}; {u.Unit} is out of range");
+            if (opLevel ? u.Unit != UnitAddress.OpLevel : u.Unit < 0 || u.Unit >= info.Channels)
+                throw new PermanentRenderException(opLevel
+                    ? $"{work.Technique} renders the whole op: its tuple's unit is {UnitAddress.OpLevel}, not {u.Unit}"
+                    : $"op '{op}' has units 0..{info.Channels - 1}; {u.Unit} is out of range");
         var parameters = ToEngine(work.Parameters);
+        if (work.Technique is not (Techniques.Channel or Techniques.Neuron))
+        {
+            await RunTechniqueAsync(work, model, op, parameters, progress, rendered, cancel);
+            return;
+        }
         var done = 0;
         foreach (var chunk in work.Units.Chunk(options.MaxBatch))
         {
@@ -93,10 +113,51 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
                     packetId = work.PacketId,
                     tupleId = unit.TupleId,
                 });
-                await rendered(new RenderedUnit(unit, png, record, image.ObjectiveStart, image.ObjectiveEnd, result.MsPerStep));
+                await rendered(new RenderedUnit(unit, [new(unit.Unit, ".png", "image/png", png), new(unit.Unit, ".json", "application/json", record)],
+                    image.ObjectiveStart, image.ObjectiveEnd, result.MsPerStep));
             }
             done += chunk.Length;
         }
+    }
+
+    /// <summary>Any technique through the Engine's TechniqueRunner; the outputs grouped by
+    /// unit (op-level outputs, unit null, belong to the packet's one tuple).</summary>
+    private async Task RunTechniqueAsync(RenderWork work, VisionModel model, string op, RenderParameters parameters, IProgress<int> progress,
+        Func<RenderedUnit, Task> rendered, CancellationToken cancel)
+    {
+        var opLevel = Techniques.IsOpLevel(work.Technique);
+        // Op jobs compute every unit in one pass over the images: never split them.
+        var chunks = opLevel || Techniques.IsOpJob(work.Technique) ? [work.Units.ToArray()] : work.Units.Chunk(options.MaxBatch).ToList();
+        var done = 0;
+        foreach (var chunk in chunks)
+        {
+            var units = opLevel ? [] : chunk.Select(u => u.Unit).ToArray();
+            var offset = done;
+            var total = Math.Max(1, chunk.Length) * parameters.Steps;
+            var outputs = await Task.Factory.StartNew(
+                () => TechniqueRunner.Run(model, op, work.Technique, units, parameters, _techniqueOptions,
+                    new Relay(v => progress.Report(offset + (int)(v * total))), cancel),
+                cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            foreach (var unit in chunk)
+            {
+                var files = outputs.Where(o => opLevel ? o.Unit is null : o.Unit == unit.Unit).ToList();
+                if (files.Count == 0) throw new InvalidOperationException($"{work.Technique} returned nothing for unit {unit.Unit}");
+                var (start, end, msPerStep) = Summary(files);
+                await rendered(new RenderedUnit(unit, files, start, end, msPerStep));
+            }
+            done += total;
+        }
+    }
+
+    /// <summary>Objective start and end (the mean over the result's images) and ms per step,
+    /// from an optimised technique's record; 0 for jobs that optimise nothing.</summary>
+    private static (double Start, double End, double MsPerStep) Summary(IReadOnlyList<TechniqueOutput> files)
+    {
+        var record = files.FirstOrDefault(f => f.Suffix == ".json");
+        if (record is null) return (0, 0, 0);
+        var node = JsonNode.Parse(record.Content);
+        static double Mean(JsonNode? n) => n is JsonArray a && a.Count > 0 ? a.Average(v => v!.GetValue<double>()) : 0;
+        return (Mean(node?["objective_start"]), Mean(node?["objective_end"]), node?["ms_per_step"]?.GetValue<double>() ?? 0);
     }
 
     /// <summary>The model at the packet's version, loaded once and kept (least recently used
@@ -147,6 +208,11 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
     {
         foreach (var m in _models) m.Dispose();
         _models.Clear();
+    }
+
+    private sealed class Relay(Action<double> report) : IProgress<double>
+    {
+        public void Report(double value) => report(value);
     }
 
     private sealed class Offset(IProgress<int> inner, int offset) : IProgress<int>

@@ -5,8 +5,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Microscope.Worker;
 
-/// <summary>Renders a work packet: one device at a time, heartbeats while rendering, one PNG
-/// and one JSON per unit uploaded under deterministic keys (a redelivered packet overwrites
+/// <summary>Renders a work packet: one device at a time, heartbeats while rendering, every file
+/// of every tuple (PNG/SVG images and a JSON record) uploaded under deterministic keys (a redelivered packet overwrites
 /// the same objects), each unit reported as soon as it is stored. Permanent problems are
 /// reported as WorkFailed and the message is consumed; anything else is thrown, retried by
 /// the endpoint's retry policy, and after that lands in the error queue.</summary>
@@ -48,10 +48,12 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
             await renderer.RenderAsync(work, new Progress(v => Volatile.Write(ref steps, v)), async unit =>
             {
                 var address = new UnitAddress(work.Model, work.ModelVersion, work.Op, unit.Unit.Unit);
-                var imageKey = ObjectKeys.Image(address, work.Technique, work.ParamsHash);
-                var recordKey = ObjectKeys.Record(address, work.Technique, work.ParamsHash);
-                await store.PutAsync(imageKey, unit.Png, "image/png", CancellationToken.None);
-                await store.PutAsync(recordKey, unit.Record, "application/json", CancellationToken.None);
+                foreach (var file in unit.Files)
+                    await store.PutAsync(ObjectKeys.File(address, work.Technique, work.ParamsHash, file.Suffix), file.Content, file.ContentType, CancellationToken.None);
+                // The primary image is the first PNG or SVG the technique writes; the record its JSON.
+                var image = unit.Files.First(f => f.Suffix.EndsWith(".png", StringComparison.Ordinal) || f.Suffix.EndsWith(".svg", StringComparison.Ordinal));
+                var imageKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, image.Suffix);
+                var recordKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, unit.Files.First(f => f.Suffix == ".json").Suffix);
                 await context.Publish(new UnitRendered
                 {
                     PacketId = work.PacketId, TupleId = unit.Unit.TupleId, WorkerId = workerId, ImageKey = imageKey, RecordKey = recordKey,

@@ -23,6 +23,12 @@ public sealed class WorkerOptions : IValidatedOptions
     public int MaxBatch { get; set; } = 64;
     /// <summary>Models (versions) kept loaded.</summary>
     public int ModelCacheSize { get; set; } = 2;
+    /// <summary>Dataset examples' data set: a folder of JPEG/PNG images, or (unset) the demo's
+    /// procedural set of DatasetImages images.</summary>
+    public string? DatasetFolder { get; set; }
+    public int DatasetImages { get; set; } = 2048;
+    /// <summary>Caricatures' input images: a folder of JPEG/PNG images, or (unset) the demo's procedural inputs.</summary>
+    public string? CaricatureFolder { get; set; }
     /// <summary>Testing only: the first N packet attempts of this process throw a transient error.</summary>
     public int InjectTransientFailures { get; set; }
 
@@ -39,6 +45,9 @@ public sealed class WorkerOptions : IValidatedOptions
         if (MaxImageSize < 16) problems.Add("MaxImageSize must be at least 16");
         if (MaxBatch < 1) problems.Add("MaxBatch must be at least 1");
         if (ModelCacheSize < 1) problems.Add("ModelCacheSize must be at least 1");
+        if (DatasetImages < 1) problems.Add("DatasetImages must be at least 1");
+        if (DatasetFolder is not null && !Directory.Exists(DatasetFolder)) problems.Add($"DatasetFolder '{DatasetFolder}' does not exist");
+        if (CaricatureFolder is not null && !Directory.Exists(CaricatureFolder)) problems.Add($"CaricatureFolder '{CaricatureFolder}' does not exist");
         if (InjectTransientFailures < 0) problems.Add("InjectTransientFailures must be 0 or more");
         return problems;
     }

@@ -27,6 +27,7 @@ public class ApiValidationTests
         { "/api/renders", """{"model":"demo","op":"conv1","unit":-1}""", 422, "out of range" },
         { "/api/renders", """{"model":"demo","op":"conv1"}""", 422, "unit is required" },
         { "/api/renders", """{"model":"demo","op":"nope","unit":1}""", 422, "no op 'nope'" },
+        { "/api/renders", """{"model":"demo","op":"conv1","unit":1,"technique":"dreams"}""", 422, "unknown technique" },
     };
 
     [Theory]

@@ -11,6 +11,8 @@ namespace Microscope.Coordinator.Sweeps;
 
 /// <summary>Turns a validated sweep (or single render) into rows: one tuple per (op, unit,
 /// technique), packed into packets of one (op, technique) of at most PacketSize units.
+/// Op-level images (deepdream, caricature) have one tuple per op (unit -1); op jobs
+/// (dataset examples, tuning curves) one tuple per unit, all in one packet per op.
 /// Tuples whose result already exists under the same parameters hash are marked done
 /// (reused) instead of rendered again, unless forced. Everything is written in one
 /// transaction with multi-row inserts.</summary>
@@ -23,9 +25,8 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
     {
         var errors = new Dictionary<string, string[]>();
         var model = await ResolveModel(request.Model, request.Version, errors, cancel);
-        var techniques = request.Techniques is { Count: > 0 } t ? t.Distinct().ToList() : [.. Techniques.All];
-        var unknown = techniques.Where(x => !Techniques.All.Contains(x)).ToList();
-        if (unknown.Count > 0) errors["techniques"] = [$"unknown technique(s) {string.Join(", ", unknown)}; known: {string.Join(", ", Techniques.All)}"];
+        var techniques = Techniques.Expand(request.Techniques is { Count: > 0 } t ? t : Techniques.All, out var unknown);
+        if (unknown.Count > 0) errors["techniques"] = [$"unknown technique(s) {string.Join(", ", unknown)}; known: {Known}"];
         var parameters = CheckParameters(request.Parameters, errors);
         var packetSize = request.PacketSize ?? options.PacketSize;
         if (packetSize is < 1 or > 1024) errors["packetSize"] = [$"packetSize must be 1..1024, not {packetSize}"];
@@ -39,7 +40,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
                 catch (UnknownNameException e) { errors["ops"] = [.. errors.GetValueOrDefault("ops") ?? [], e.Message]; }
             }
             ops = ops.DistinctBy(x => x.Name).ToList();
-            var total = ops.Sum(x => (long)x.Channels) * techniques.Count;
+            var total = techniques.Sum(t => Techniques.IsOpLevel(t) ? ops.Count : ops.Sum(x => (long)x.Channels));
             if (total > options.MaxTuplesPerSweep) errors["ops"] = [$"the sweep has {total} tuples, more than the limit {options.MaxTuplesPerSweep}"];
         }
         if (errors.Count > 0) throw new ApiProblem(422, "invalid sweep", errors);
@@ -51,7 +52,8 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         var errors = new Dictionary<string, string[]>();
         var model = await ResolveModel(request.Model, request.Version, errors, cancel);
         var technique = request.Technique ?? Techniques.Channel;
-        if (!Techniques.All.Contains(technique)) errors["technique"] = [$"unknown technique '{technique}'; known: {string.Join(", ", Techniques.All)}"];
+        if (!Techniques.Known.Contains(technique)) errors["technique"] = [$"unknown technique '{technique}'; known: {string.Join(", ", Techniques.Known)}"];
+        var opLevel = Techniques.IsOpLevel(technique);
         var parameters = CheckParameters(request.Parameters, errors);
         OpInfo? op = null;
         if (model is not null)
@@ -63,12 +65,25 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
                 catch (UnknownNameException e) { errors["op"] = [e.Message]; }
             }
         }
-        if (request.Unit is not int unit) errors["unit"] = ["unit is required"];
+        // Op-level techniques render the whole op: the unit is optional and ignored.
+        if (opLevel) { }
+        else if (request.Unit is not int unit) errors["unit"] = ["unit is required"];
         else if (op is not null && (unit < 0 || unit >= op.Channels))
             errors["unit"] = [$"op '{op.Name}' has units 0..{op.Channels - 1}; {unit} is out of range"];
         if (errors.Count > 0) throw new ApiProblem(422, "invalid render", errors);
-        return new Plan(model!, [op!], [technique], parameters!, 1, request.Force, 1, "render", [request.Unit!.Value]);
+        return new Plan(model!, [op!], [technique], parameters!, 1, request.Force, 1, "render", [opLevel ? UnitAddress.OpLevel : request.Unit!.Value]);
     }
+
+    private static string Known => $"{string.Join(", ", Techniques.Known)}, {Techniques.Everything}";
+
+    /// <summary>The tuples' units of one op and technique: one (unit -1, "op" in keys) for
+    /// op-level images, else every unit (or the render's one).</summary>
+    private static IEnumerable<int> UnitsOf(Plan plan, OpInfo op, string technique) =>
+        Techniques.IsOpLevel(technique) ? [UnitAddress.OpLevel] : plan.Units ?? Enumerable.Range(0, op.Channels);
+
+    /// <summary>Units per packet: op jobs (dataset examples, tuning curves) compute every unit
+    /// in one pass, so all of an op's units go in one packet; others PacketSize.</summary>
+    public static int PacketSizeOf(string technique, int packetSize) => Techniques.IsOpJob(technique) ? 1 << 20 : Math.Max(1, packetSize);
 
     private async Task<ModelDescriptor?> ResolveModel(string? name, string? version, Dictionary<string, string[]> errors, CancellationToken cancel)
     {
@@ -166,7 +181,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
             foreach (var technique in plan.Techniques)
             {
                 var open = new List<int>();
-                foreach (var unit in plan.Units ?? Enumerable.Range(0, op.Channels))
+                foreach (var unit in UnitsOf(plan, op, technique))
                 {
                     if (existing.TryGetValue((op.Name, unit, technique), out var r))
                     {
@@ -179,7 +194,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
                         open.Add(unit);
                     }
                 }
-                foreach (var chunk in open.Chunk(plan.PacketSize))
+                foreach (var chunk in open.Chunk(PacketSizeOf(technique, plan.PacketSize)))
                 {
                     var packetId = Guid.NewGuid();
                     packets.Add([packetId, sweep.Id, op.Name, technique, plan.Priority, seq++, PacketStates.Pending, chunk.Length, 0, null, now, null, null, null]);

@@ -123,7 +123,7 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         var seq = await db.Packets.Where(p => p.SweepId == id).MaxAsync(p => (int?)p.Seq, cancel) ?? 0;
         foreach (var group in failed.GroupBy(t => (t.Op, t.Technique)))
         {
-            foreach (var chunk in group.Chunk(Math.Max(1, sweep.PacketSize)))
+            foreach (var chunk in group.Chunk(SweepExpander.PacketSizeOf(group.Key.Technique, sweep.PacketSize)))
             {
                 var packet = new PacketRow
                 {

@@ -1,0 +1,94 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using Microscope.Contracts;
+using Microscope.Engine.Imaging;
+
+namespace Microscope.Farm.Tests;
+
+/// <summary>Every technique in a sweep: expansion (op-level tuples, op jobs in one packet) and
+/// the in-memory farm rendering them all into readable objects.</summary>
+public class TechniqueSweepTests
+{
+    private const int Conv1Units = 16;
+
+    /// <summary>The files each technique stores per tuple (key suffixes after the parameters hash).</summary>
+    private static readonly Dictionary<string, string[]> Suffixes = new()
+    {
+        ["channel"] = [".png", ".json"],
+        ["neuron"] = [".png", ".json"],
+        ["diversity"] = ["-0.png", "-1.png", "-2.png", "-3.png", ".json"],
+        ["deepdream"] = [".png", ".json"],
+        ["caricature"] = ["-0.png", "-1.png", "-2.png", "-3.png", ".json"],
+        ["dataset_examples"] = [".channel.png", ".neuron.png", ".json"],
+        ["tuning_curves"] = [".orientation.svg", ".curve.svg", ".hue.svg", ".frequency.svg", ".json"],
+    };
+
+    [Fact]
+    public async Task EverythingExpandsToAllSevenTechniques()
+    {
+        await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?> { ["Coordinator:MaxInFlightPackets"] = "1" });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "everything" }, packetSize = 4, parameters = new { steps = 4, size = 32 } });
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        var packets = farm.Db(db => db.Packets.Where(p => p.SweepId == id).ToList());
+        var sweep = farm.Db(db => db.Sweeps.Single(s => s.Id == id));
+
+        Assert.Equal(Techniques.Known, JsonSerializer.Deserialize<string[]>(sweep.TechniquesJson));
+        Assert.Equal(7, Techniques.Known.Count);
+        Assert.Equal(Techniques.Known.Order(), tuples.Select(t => t.Technique).Distinct().Order());
+        foreach (var technique in Techniques.Known)
+        {
+            var units = tuples.Where(t => t.Technique == technique).Select(t => t.Unit).Order().ToList();
+            var mine = packets.Where(p => p.Technique == technique).ToList();
+            if (Techniques.IsOpLevel(technique))
+            {
+                Assert.Equal([UnitAddress.OpLevel], units);
+                Assert.Single(mine);
+            }
+            else
+            {
+                Assert.Equal(Enumerable.Range(0, Conv1Units), units);
+                // Op jobs compute every unit in one pass: one packet; the rest packetSize units each.
+                Assert.Equal(Techniques.IsOpJob(technique) ? 1 : Conv1Units / 4, mine.Count);
+            }
+        }
+        Assert.Equal(5 * Conv1Units + 2, (await farm.StatusAsync(id)).Total);
+    }
+
+    [Fact]
+    public async Task ASweepWithAllTechniquesOverOneOpCompletesAndEveryResultIsReadable()
+    {
+        await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Worker:DatasetImages"] = "64" });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = Techniques.Known, parameters = new { steps = 4, size = 32 } });
+        var status = await farm.WaitAsync(id, TimeSpan.FromMinutes(3));
+
+        Assert.Equal("done", status.State);
+        Assert.Equal(5 * Conv1Units + 2, status.Total);
+        Assert.Equal(status.Total, status.Counts["done"]);
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        Assert.All(tuples, t => Assert.Equal("done", t.State));
+        Assert.Equal(tuples.Count, tuples.Select(t => (t.Op, t.Unit, t.Technique)).Distinct().Count());
+        foreach (var technique in Techniques.Known)
+            Assert.Equal(Techniques.IsOpLevel(technique) ? 1 : Conv1Units, tuples.Count(t => t.Technique == technique));
+        Assert.Equal(tuples.Count, farm.Db(db => db.Results.Count()));
+
+        var expected = new HashSet<string>();
+        foreach (var t in tuples)
+        {
+            var address = new UnitAddress(t.Model, t.Version, t.Op, t.Unit);
+            var keys = Suffixes[t.Technique].Select(s => ObjectKeys.File(address, t.Technique, t.ParamsHash, s)).ToList();
+            Assert.Equal(keys[0], t.ImageKey);
+            Assert.Equal(keys[^1], t.RecordKey);
+            if (t.Unit == UnitAddress.OpLevel) Assert.Contains("/conv1/op/", t.ImageKey, StringComparison.Ordinal);
+            foreach (var key in keys)
+            {
+                var bytes = await farm.Store.GetAsync(key);
+                Assert.True(bytes is not null, $"missing object {key}");
+                if (key.EndsWith(".png", StringComparison.Ordinal)) Assert.True(ImageFile.Decode(bytes).Width > 0, key);
+                else if (key.EndsWith(".svg", StringComparison.Ordinal)) Assert.Equal("svg", XDocument.Parse(System.Text.Encoding.UTF8.GetString(bytes)).Root!.Name.LocalName);
+                else JsonDocument.Parse(bytes).Dispose();
+                expected.Add(key);
+            }
+        }
+        Assert.Equal(expected.Order(), (await farm.Store.ListAsync("demo/")).Order());
+    }
+}
