@@ -1,3 +1,5 @@
+using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Xml.Linq;
 using Microscope.Contracts;
@@ -52,6 +54,20 @@ public class TechniqueSweepTests
             }
         }
         Assert.Equal(5 * Conv1Units + 2, (await farm.StatusAsync(id)).Total);
+    }
+
+    [Fact]
+    public async Task AnOpLevelReRenderNeedsNoUnitAndIsStoredUnderOp()
+    {
+        await using var farm = await InProcessFarm.StartAsync();
+        using var response = await farm.Http.PostAsJsonAsync("/api/renders", new { model = "demo", op = "conv1", technique = "deepdream", parameters = new { steps = 4, size = 32 } });
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var id = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        await farm.WaitAsync(id, TimeSpan.FromMinutes(1));
+        var tuple = farm.Db(db => db.Tuples.Single(t => t.SweepId == id));
+        Assert.Equal(("done", UnitAddress.OpLevel), (tuple.State, tuple.Unit));
+        Assert.Equal($"demo/{tuple.Version}/conv1/op/deepdream/{tuple.ParamsHash}.png", tuple.ImageKey);
+        Assert.Equal(32, ImageFile.Decode((await farm.Store.GetAsync(tuple.ImageKey!))!).Width);
     }
 
     [Fact]
