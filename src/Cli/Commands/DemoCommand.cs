@@ -133,7 +133,7 @@ public static class SweepCommand
         var model = new Option<string>("--model", "-m") { Description = "model slug", Required = true };
         var version = new Option<string?>("--version") { Description = "model version (default: the current one)" };
         var ops = new Option<string[]>("--op") { Description = "ops (default: all)", AllowMultipleArgumentsPerToken = true };
-        var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques (default: all)", AllowMultipleArgumentsPerToken = true };
+        var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques: channel, neuron, diversity, deepdream, caricature, dataset_examples, tuning_curves or everything (default: channel and neuron)", AllowMultipleArgumentsPerToken = true };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 512, Description = "optimisation steps" };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 128, Description = "image size in pixels" };
         var seed = new Option<int>("--seed") { Description = "random seed" };
