@@ -24,11 +24,11 @@ public sealed class WorkerOptions : IValidatedOptions
     /// <summary>Models (versions) kept loaded.</summary>
     public int ModelCacheSize { get; set; } = 2;
     /// <summary>Dataset examples' data set: a folder of JPEG/PNG images, or (unset) the demo's
-    /// procedural set of DatasetImages images.</summary>
-    public string? DatasetFolder { get; set; }
+    /// procedural set of DatasetImages images. Empty means unset (a ConfigMap can only give "").</summary>
+    public string? DatasetFolder { get; set => field = string.IsNullOrWhiteSpace(value) ? null : value; }
     public int DatasetImages { get; set; } = 2048;
     /// <summary>Caricatures' input images: a folder of JPEG/PNG images, or (unset) the demo's procedural inputs.</summary>
-    public string? CaricatureFolder { get; set; }
+    public string? CaricatureFolder { get; set => field = string.IsNullOrWhiteSpace(value) ? null : value; }
     /// <summary>Testing only: the first N packet attempts of this process throw a transient error.</summary>
     public int InjectTransientFailures { get; set; }
 

@@ -75,9 +75,15 @@ public static class ManifestChecks
     /// <summary>The values bound as the services bind them and validated by the options classes.</summary>
     private static IEnumerable<string> Validation(RenderedOverlay overlay, FarmService service, Dictionary<string, (string Value, string From)> provided)
     {
+        // A path on one of the container's volumes (a data set folder) exists only in the
+        // cluster: it is validated there, so here it counts as unset.
+        var container = ServiceContainer(overlay, service, []);
+        var mounts = Maps(container?.GetValueOrDefault("volumeMounts")).Select(m => StrAt(m, "mountPath")).OfType<string>().Select(m => m.TrimEnd('/') + "/").ToList();
+        bool OnVolume(string value) => mounts.Any(m => value.StartsWith(m, StringComparison.Ordinal));
         var configuration = new ConfigurationBuilder()
             .AddInMemoryCollection(provided.Where(p => p.Key.StartsWith(Farm.Hosting.FarmConfiguration.EnvironmentPrefix, StringComparison.OrdinalIgnoreCase))
-                .Select(p => KeyValuePair.Create(p.Key[Farm.Hosting.FarmConfiguration.EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal), (string?)p.Value.Value)))
+                .Select(p => KeyValuePair.Create(p.Key[Farm.Hosting.FarmConfiguration.EnvironmentPrefix.Length..].Replace("__", ":", StringComparison.Ordinal),
+                    OnVolume(p.Value.Value) ? "" : (string?)p.Value.Value)))
             .Build();
         var types = service.Name switch
         {

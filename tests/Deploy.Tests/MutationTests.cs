@@ -50,6 +50,15 @@ public sealed class MutationTests
     }
 
     [Fact]
+    public void A_data_set_folder_off_the_mounted_volume_is_caught()
+    {
+        // On the volume it is checked in the cluster; anywhere else it cannot exist in the pod.
+        var overlay = Prod();
+        Data(overlay, "ConfigMap", "worker-settings")["MICROSCOPE_WORKER__DATASETFOLDER"] = "/data/imagenet-val";
+        Assert.Contains(ManifestChecks.Settings(overlay), p => p.Contains("DatasetFolder '/data/imagenet-val' does not exist", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void A_lease_shorter_than_a_few_heartbeats_is_caught()
     {
         var overlay = Prod();
