@@ -36,41 +36,14 @@ public static class ViewerEndpoints
             return CataloguePages.Model(found.Model, await catalogue.CoverageAsync(found.Model.Name, found.Model.Version, cancel));
         });
 
-        app.MapGet("/models/{model}/{op}", async (string model, string op, string? v, string? technique, CatalogueReader catalogue, CancellationToken cancel) =>
+        // One route for op and unit pages: an op's name may hold slashes (SplitPath).
+        app.MapGet("/models/{model}/{**path}", async (string model, string path, string? v, string? technique, CatalogueReader catalogue,
+            AccessTokens tokens, IObjectStore store, CancellationToken cancel) =>
         {
-            var (found, missing) = await ResolveAsync(catalogue, model, op, null, v, cancel);
-            if (found is null) return missing!;
-            var m = found.Model;
-            var o = found.Op!;
-            if (o.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, o.Name, null)), v, technique), permanent: false);
-            var have = await catalogue.TechniquesOfOpAsync(m.Name, m.Version, o.Name, cancel);
-            var unitTechniques = have.Where(t => !TechniqueViews.OpLevel.Contains(t)).Append(Techniques.Channel).Distinct()
-                .OrderBy(TechniqueViews.Rank).ThenBy(t => t, StringComparer.Ordinal).ToList();
-            var chosen = technique ?? Techniques.Channel;
-            if (!unitTechniques.Contains(chosen))
-                return NotFoundPage.Render(new Missing("technique", chosen, o.Name,
-                    unitTechniques.Select(t => (t, $"{LinkResolver.Href(new Target(m.Name, o.Name, null))}?technique={Uri.EscapeDataString(t)}")).ToList()), m.Name);
-            var grid = await catalogue.GridAsync(m.Name, m.Version, o.Name, chosen, cancel);
-            var opLevel = new List<Coordinator.Data.ResultRow>();
-            foreach (var t in have.Where(TechniqueViews.OpLevel.Contains))
-                if (await catalogue.LatestOfOpAsync(m.Name, m.Version, o.Name, t, cancel) is { } r) opLevel.Add(r);
-            return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel);
-        });
-
-        app.MapGet("/models/{model}/{op}/{unit}", async (string model, string op, string unit, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CancellationToken cancel) =>
-        {
-            var (found, missing) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
-            if (found is null) return missing!;
-            var m = found.Model;
-            if (found.Op!.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
-            var results = (await catalogue.UnitResultsAsync(m.Name, m.Version, found.Op.Name, found.Unit!.Value, cancel))
-                .Where(r => !TechniqueViews.OpLevel.Contains(r.Technique)).ToList();
-            var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash), cancel);
-            // Scores and crops of the newest dataset examples live in their record, not the catalogue.
-            var examples = results.FirstOrDefault(r => r.Technique == "dataset_examples") is { } ex
-                ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
-                : ([], []);
-            return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Techniques.All, tokens.AnyConfigured);
+            var (op, unit) = await SplitAsync(catalogue, model, path, v, cancel);
+            return unit is null
+                ? await OpPageAsync(model, op, v, technique, catalogue, cancel)
+                : await UnitPageAsync(model, op, unit, v, catalogue, tokens, store, cancel);
         });
 
         app.MapGet("/search", async (string? q, string? m, CatalogueReader catalogue, CancellationToken cancel) =>
@@ -94,10 +67,15 @@ public static class ViewerEndpoints
             return Passthrough(status, body);
         });
 
-        app.MapPost("/models/{model}/{op}/{unit}/renders", async (string model, string op, string unit, string? v, HttpRequest request,
+        app.MapPost("/models/{model}/{**path}", async (string model, string path, string? v, HttpRequest request,
             AccessTokens tokens, CatalogueReader catalogue, CoordinatorClient coordinator, CancellationToken cancel) =>
         {
+            // {op}/{unit}/renders; the op may hold slashes.
+            if (!path.EndsWith("/renders", StringComparison.Ordinal))
+                return Results.Problem(statusCode: 404, title: "not found", detail: $"nothing to post at '/models/{model}/{path}'");
             if (tokens.Check(request, Role.Researcher) is { } denied) return denied;
+            var (op, unit) = await SplitAsync(catalogue, model, path[..^"/renders".Length], v, cancel);
+            unit ??= "";
             var (found, _) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
             if (found is null) return Results.Problem(statusCode: 404, title: "unknown unit", detail: $"no unit '{model}/{op}/{unit}'" + (v is null ? "" : $" at version '{v}'"));
             RerenderForm? form;
@@ -156,6 +134,50 @@ public static class ViewerEndpoints
 
         app.MapGet("/static/viewer.css", (HttpContext http) => Static(http, StaticAssets.Css, "text/css; charset=utf-8"));
         app.MapGet("/static/viewer.js", (HttpContext http) => Static(http, StaticAssets.Js, "text/javascript; charset=utf-8"));
+    }
+
+    private static async Task<IResult> OpPageAsync(string model, string op, string? v, string? technique, CatalogueReader catalogue, CancellationToken cancel)
+    {
+        var (found, missing) = await ResolveAsync(catalogue, model, op, null, v, cancel);
+        if (found is null) return missing!;
+        var m = found.Model;
+        var o = found.Op!;
+        if (o.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, o.Name, null)), v, technique), permanent: false);
+        var have = await catalogue.TechniquesOfOpAsync(m.Name, m.Version, o.Name, cancel);
+        var unitTechniques = have.Where(t => !TechniqueViews.OpLevel.Contains(t)).Append(Techniques.Channel).Distinct()
+            .OrderBy(TechniqueViews.Rank).ThenBy(t => t, StringComparer.Ordinal).ToList();
+        var chosen = technique ?? Techniques.Channel;
+        if (!unitTechniques.Contains(chosen))
+            return NotFoundPage.Render(new Missing("technique", chosen, o.Name,
+                unitTechniques.Select(t => (t, $"{LinkResolver.Href(new Target(m.Name, o.Name, null))}?technique={Uri.EscapeDataString(t)}")).ToList()), m.Name);
+        var grid = await catalogue.GridAsync(m.Name, m.Version, o.Name, chosen, cancel);
+        var opLevel = new List<Coordinator.Data.ResultRow>();
+        foreach (var t in have.Where(TechniqueViews.OpLevel.Contains))
+            if (await catalogue.LatestOfOpAsync(m.Name, m.Version, o.Name, t, cancel) is { } r) opLevel.Add(r);
+        return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel);
+    }
+
+    private static async Task<IResult> UnitPageAsync(string model, string op, string unit, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CancellationToken cancel)
+    {
+        var (found, missing) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
+        if (found is null) return missing!;
+        var m = found.Model;
+        if (found.Op!.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
+        var results = (await catalogue.UnitResultsAsync(m.Name, m.Version, found.Op.Name, found.Unit!.Value, cancel))
+            .Where(r => !TechniqueViews.OpLevel.Contains(r.Technique)).ToList();
+        var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash), cancel);
+        // Scores and crops of the newest dataset examples live in their record, not the catalogue.
+        var examples = results.FirstOrDefault(r => r.Technique == "dataset_examples") is { } ex
+            ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
+            : ([], []);
+        return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Techniques.All, tokens.AnyConfigured);
+    }
+
+    /// <summary>The op and unit named by a link's path, split with the model's op names.</summary>
+    private static async Task<(string Op, string? Unit)> SplitAsync(CatalogueReader catalogue, string model, string path, string? version, CancellationToken cancel)
+    {
+        var m = await catalogue.FindModelAsync(model, version, cancel) ?? await catalogue.FindModelAsync(model, null, cancel);
+        return LinkResolver.SplitPath(m?.Descriptor, path);
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>

@@ -86,7 +86,36 @@ public sealed class ViewerFarm : IAsyncLifetime
         DemoVersion = Db(db => db.Models.Single(m => m.Name == "demo").Version);
         await SeedOtherTechniquesAsync();
         await SeedInceptionCatalogueAsync();
+        await SeedResNetUnitAsync();
     }
+
+    /// <summary>ResNetV2-50's real descriptor (op names with slashes) and one channel result of
+    /// <see cref="ResNetOp"/> unit 5, its image stored under the key the worker would write.</summary>
+    private async Task SeedResNetUnitAsync()
+    {
+        Microscope.Engine.Models.ModelDescriptor d;
+        using (var model = Microscope.Engine.Models.ModelZoo.Load("resnetv2_50", new Microscope.Engine.Models.WeightsSource.Random(0), Microscope.Engine.Torch.Device.CPU))
+            d = model.Describe();
+        await Registry.RegisterAsync(d);
+        ResNetVersion = ModelRegistry.VersionOf(d);
+        var png = (await Store.GetAsync(Db(db => db.Results.First(r => r.Model == "demo" && r.Technique == "channel")).ImageKey))!;
+        var stem = $"resnetv2_50/{ResNetVersion}/{ResNetOp}/5/channel/0123456789ab";
+        await Store.PutAsync(stem + ".png", png, "image/png");
+        await Store.PutAsync(stem + ".json", Encoding.UTF8.GetBytes("{\"technique\":\"channel\"}"), "application/json");
+        await Db(async db =>
+        {
+            db.Results.Add(new ResultRow
+            {
+                Model = "resnetv2_50", Version = ResNetVersion, Op = ResNetOp, Unit = 5, Technique = "channel", ParamsHash = "0123456789ab",
+                ImageKey = stem + ".png", RecordKey = stem + ".json", ObjectiveStart = 0.1, ObjectiveEnd = 2.5, MsPerStep = 3,
+                TupleId = Guid.NewGuid(), RenderedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            });
+            await db.SaveChangesAsync();
+        });
+    }
+
+    public const string ResNetOp = "block2/unit_3/add";
+    public string ResNetVersion { get; private set; } = "";
 
     /// <summary>Results in the catalogue when the performance test runs.</summary>
     public const int CatalogueResults = 100_000;

@@ -24,6 +24,45 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
     private static int Count(string html, string pattern) => Regex.Matches(html, pattern).Count;
 
     [Fact]
+    public async Task Ops_whose_names_hold_slashes_have_links_that_read_as_their_names()
+    {
+        // The model page links the op with its slashes as path separators...
+        var (status, html, _) = await Get("/models/resnetv2_50");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("href=\"/models/resnetv2_50/block2/unit_3/add\"", html);
+        // ...which open the op page and the unit page, whose image is served.
+        (status, html, _) = await Get("/models/resnetv2_50/block2/unit_3/add");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("<h1>resnetv2_50 / block2/unit_3/add</h1>", html);
+        Assert.Contains("href=\"/models/resnetv2_50/block2/unit_3/add/5\"", html);
+        (status, html, _) = await Get("/models/resnetv2_50/block2/unit_3/add/5");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("<h1>resnetv2_50 / block2/unit_3/add / unit 5</h1>", html);
+        var image = Regex.Match(html, "src=\"(/objects/resnetv2_50/[^\"]+/block2/unit_3/add/5/channel/0123456789ab\\.png)\"").Groups[1].Value;
+        Assert.NotEqual("", image);
+        var (imageStatus, _, imageResponse) = await Get(image);
+        Assert.Equal(HttpStatusCode.OK, imageStatus);
+        Assert.Equal("image/png", imageResponse.Content.Headers.ContentType?.MediaType);
+        // The underscore alias and escaped slashes reach the same unit.
+        var (aliasStatus, _, alias) = await Get("/models/resnetv2_50/block2_unit_3_add/5");
+        Assert.Equal(HttpStatusCode.Redirect, aliasStatus);
+        Assert.Equal("/models/resnetv2_50/block2/unit_3/add/5", alias.Headers.Location?.OriginalString);
+        Assert.Equal(HttpStatusCode.OK, (await Get("/models/resnetv2_50/block2%2Funit_3%2Fadd/5")).Status);
+        // Missing parts are named whole.
+        (status, html, _) = await Get("/models/resnetv2_50/block2/unit_3/addd");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Contains("has no op &#39;block2/unit_3/addd&#39;.", html);
+        Assert.Contains("href=\"/models/resnetv2_50/block2/unit_3/add\"", html);
+        (status, html, _) = await Get("/models/resnetv2_50/block2/unit_3/add/512");
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Contains("Op &#39;block2/unit_3/add&#39; has no unit &#39;512&#39;.", html);
+        // Search takes the name as written.
+        var (searchStatus, _, search) = await Get("/search?q=" + Uri.EscapeDataString("resnetv2_50/block2/unit_3/add/5"));
+        Assert.Equal(HttpStatusCode.Redirect, searchStatus);
+        Assert.Equal("/models/resnetv2_50/block2/unit_3/add/5", search.Headers.Location?.OriginalString);
+    }
+
+    [Fact]
     public async Task Index_lists_models_with_versions_ops_units_and_progress()
     {
         var (status, html, _) = await Get("/");

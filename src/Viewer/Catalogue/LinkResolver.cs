@@ -29,12 +29,32 @@ public static class LinkResolver
     /// after the page's own model: the catalogue's best-known model organism.</summary>
     public const string PreferredModel = "inceptionv1";
 
-    /// <summary>An op by exact name, Microscope's <c>_0</c> alias, or case-insensitively.</summary>
+    /// <summary>An op by exact name, Microscope's <c>_0</c> alias, case-insensitively, or (ops
+    /// whose names hold a slash, ResNetV2's <c>block2/unit_3/add</c>) by the name with
+    /// underscores for slashes, <c>block2_unit_3_add</c>.</summary>
     public static OpInfo? FindOp(ModelDescriptor d, string name) =>
         d.Ops.FirstOrDefault(o => o.Name == name)
         ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => o.Name == name[..^2]) : null)
         ?? d.Ops.FirstOrDefault(o => string.Equals(o.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => string.Equals(o.Name, name[..^2], StringComparison.OrdinalIgnoreCase)) : null);
+        ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => string.Equals(o.Name, name[..^2], StringComparison.OrdinalIgnoreCase)) : null)
+        ?? d.Ops.FirstOrDefault(o => o.Name.Contains('/', StringComparison.Ordinal) && (Flat(o.Name, name) || (name.EndsWith("_0", StringComparison.Ordinal) && Flat(o.Name, name[..^2]))));
+
+    private static bool Flat(string op, string name) => string.Equals(op.Replace('/', '_'), name, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The op and unit of a link's path after the model. An op name may itself hold
+    /// slashes (<c>block2/unit_3/add/5</c>), so the whole path is tried as an op first, then
+    /// all but its last segment with that segment as the unit. When neither is an op, the op
+    /// reported missing is the path without a numeric last segment.</summary>
+    public static (string Op, string? Unit) SplitPath(ModelDescriptor? d, string path)
+    {
+        // Old links escaped the op's slashes; Kestrel leaves %2F undecoded.
+        path = path.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase).Trim('/');
+        var cut = path.LastIndexOf('/');
+        if (cut < 0 || (d is not null && FindOp(d, path) is not null)) return (path, null);
+        var (op, unit) = (path[..cut], path[(cut + 1)..]);
+        if (d is not null && FindOp(d, op) is not null) return (op, unit);
+        return TryUnit(unit, out _) ? (op, unit) : (path, null);
+    }
 
     /// <summary>As <see cref="FindOp"/>, and for search also a unique op whose name ends with
     /// the text (<c>4c</c> is <c>mixed4c</c>).</summary>
@@ -58,9 +78,11 @@ public static class LinkResolver
         var parts = q.Split('/', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (parts.Length >= 2)
         {
-            // model/op/unit, model/op, model/op:unit
-            var opPart = parts[1];
-            string? unit = parts.Length >= 3 ? parts[2] : null;
+            // model/op/unit, model/op, model/op:unit; the op may hold slashes (block2/unit_3/add)
+            // but never ends with a number.
+            var numbered = parts.Length >= 3 && TryUnit(parts[^1], out _);
+            var opPart = string.Join('/', numbered ? parts[1..^1] : parts[1..]);
+            string? unit = numbered ? parts[^1] : null;
             if (unit is null && opPart.Contains(':', StringComparison.Ordinal))
             {
                 unit = opPart[(opPart.IndexOf(':', StringComparison.Ordinal) + 1)..];
@@ -80,7 +102,8 @@ public static class LinkResolver
     public static string Href(Target t, string? pinnedVersion = null)
     {
         var path = "/models/" + Uri.EscapeDataString(t.Model);
-        if (t.Op is not null) path += "/" + Uri.EscapeDataString(t.Op);
+        // An op's slashes stay path separators: block2/unit_3/add reads as its name.
+        if (t.Op is not null) path += "/" + string.Join('/', t.Op.Split('/').Select(Uri.EscapeDataString));
         if (t.Unit is not null) path += "/" + t.Unit.Value.ToString(CultureInfo.InvariantCulture);
         return pinnedVersion is null ? path : path + "?v=" + Uri.EscapeDataString(pinnedVersion);
     }
