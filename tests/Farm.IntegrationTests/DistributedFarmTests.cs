@@ -159,6 +159,48 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task EveryTechniqueRendersThroughTheRealPartsIntoReadableObjects()
+    {
+        var (http, iso, env) = await CoordinatorAsync("techniques");
+        await WorkerAsync("worker-t", env, new() { ["MICROSCOPE_WORKER__DATASETIMAGES"] = "64" });
+        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "everything" }, parameters = new { steps = 4, size = 32 } });
+        var status = await WaitAsync(http, id, Patience);
+        Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
+
+        // conv1 has 16 units: five per-unit techniques, DeepDream and caricature once per op.
+        var tuples = await TuplesAsync(http, id);
+        Assert.Equal(5 * 16 + 2, tuples.Count);
+        Assert.All(tuples, t => Assert.Equal("done", t.State));
+        Assert.Equal(Techniques.Known.Order(), tuples.Select(t => t.Technique).Distinct().Order());
+        // Files per result: image + record; four diversity images or caricatures; two
+        // dataset-example sprites; four tuning-curve plots.
+        var filesPerResult = new Dictionary<string, int>
+        {
+            ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 3, ["tuning_curves"] = 5,
+        };
+        var keys = await KeysAsync(iso.Bucket);
+        Assert.Equal(tuples.Sum(t => filesPerResult[t.Technique]), keys.Count);
+        foreach (var t in tuples)
+        {
+            var stem = t.RecordKey![..^".json".Length];
+            var mine = keys.Where(k => k.StartsWith(stem, StringComparison.Ordinal)).ToList();
+            Assert.True(mine.Count == filesPerResult[t.Technique], $"{t.Technique} {t.Unit}: {string.Join(", ", mine)}");
+            Assert.Contains(t.ImageKey!, mine);
+            foreach (var key in mine)
+            {
+                var bytes = await GetObjectAsync(iso.Bucket, key);
+                if (key.EndsWith(".png", StringComparison.Ordinal)) Assert.True(ImageFile.Decode(bytes).Width >= 32, key);
+                else if (key.EndsWith(".svg", StringComparison.Ordinal)) Assert.StartsWith("<svg", Encoding.UTF8.GetString(bytes).TrimStart(), StringComparison.Ordinal);
+                else Assert.Equal(t.Technique, JsonDocument.Parse(bytes).RootElement.GetProperty("technique").GetString());
+            }
+        }
+        await using var pg = new NpgsqlConnection(iso.Postgres);
+        await pg.OpenAsync();
+        await using var cmd = new NpgsqlCommand("SELECT count(*) FROM results", pg);
+        Assert.Equal((long)tuples.Count, (long)(await cmd.ExecuteScalarAsync())!);
+    }
+
+    [Fact]
     public async Task AWorkerKilledInTheMiddleOfAPacketLosesAndDuplicatesNothing()
     {
         var (http, iso, env) = await CoordinatorAsync("killed", new() { ["MICROSCOPE_COORDINATOR__PACKETSIZE"] = "16" });
