@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microscope.Engine.Models;
+using Microscope.Engine.Models.Custom;
 using Microscope.Engine.Torch;
 
 namespace Microscope.Cli;
@@ -7,7 +8,7 @@ namespace Microscope.Cli;
 /// <summary>The options every command that loads a model shares.</summary>
 public sealed class ModelOptions
 {
-    public Option<string> Model { get; } = new("--model", "-m") { Description = "model slug (see `microscope models`)", DefaultValueFactory = _ => "demo" };
+    public Option<string> Model { get; } = new("--model", "-m") { Description = "model slug (see `microscope models`) or your own model's .model.json file (docs/models.md)", DefaultValueFactory = _ => "demo" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "safetensors weights file (default: the weights shipped with the model)" };
     public Option<int?> RandomWeights { get; } = new("--random-weights") { Description = "seeded random weights instead of trained ones (tests, benchmarks)" };
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MICROSCOPE_DEVICE") ?? "auto" };
@@ -25,9 +26,13 @@ public sealed class ModelOptions
         var weights = r.GetValue(Weights);
         var seed = r.GetValue(RandomWeights);
         if (weights is not null && seed is not null) throw new ArgumentException("give either --weights or --random-weights, not both");
+        var model = r.GetValue(Model)!;
+        // A user's model: its weights lie beside it (tools/export_model.py writes both).
+        if (weights is null && seed is null && model.EndsWith(ModelSpec.FileSuffix, StringComparison.OrdinalIgnoreCase))
+            weights = model[..^ModelSpec.FileSuffix.Length] + ".safetensors";
         WeightsSource source = seed is int s ? new WeightsSource.Random(s)
             : weights is not null ? new WeightsSource.File(weights)
             : new WeightsSource.Shipped();
-        return ModelZoo.Load(r.GetValue(Model)!, source, Engine.Torch.Device.Resolve(r.GetValue(Device)));
+        return ModelZoo.Load(model, source, Engine.Torch.Device.Resolve(r.GetValue(Device)));
     }
 }

@@ -36,6 +36,7 @@ public static class CoordinatorHost
         var transport = FarmConfiguration.Bind<TransportOptions>(configuration, TransportOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(configuration, StorageOptions.Section);
         var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
+        weights.RegisterSpecs();
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);

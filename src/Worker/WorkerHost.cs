@@ -19,6 +19,7 @@ public static class WorkerHost
         var transport = FarmConfiguration.Bind<TransportOptions>(configuration, TransportOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(configuration, StorageOptions.Section);
         var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
+        weights.RegisterSpecs();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
         builder.Services.AddFarmLogging(configuration);

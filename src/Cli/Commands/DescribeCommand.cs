@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Microscope.Engine.Models;
+using Microscope.Engine.Models.Custom;
 
 namespace Microscope.Cli.Commands;
 
@@ -10,7 +11,7 @@ public static class DescribeCommand
 {
     public static Command Create()
     {
-        var name = new Argument<string>("model") { Description = "model slug" };
+        var name = new Argument<string>("model") { Description = "model slug, or your own model's .model.json file" };
         var weights = new Option<string?>("--weights") { Description = "safetensors weights: the version is their content hash" };
         var random = new Option<int?>("--random-weights") { Description = "seeded random weights" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
@@ -22,6 +23,9 @@ public static class DescribeCommand
             if (r.GetValue(random) is int seed) model.LoadWeights(new WeightsSource.Random(seed), Engine.Torch.Device.CPU);
             else if (r.GetValue(weights) is string path) model.LoadWeights(new WeightsSource.File(path), Engine.Torch.Device.CPU);
             else if (slug == "demo") model.LoadWeights(new WeightsSource.Shipped(), Engine.Torch.Device.CPU);
+            // A user's model: the weights beside its .model.json, when they are there.
+            else if (slug.EndsWith(ModelSpec.FileSuffix, StringComparison.OrdinalIgnoreCase) && File.Exists(slug[..^ModelSpec.FileSuffix.Length] + ".safetensors"))
+                model.LoadWeights(new WeightsSource.File(slug[..^ModelSpec.FileSuffix.Length] + ".safetensors"), Engine.Torch.Device.CPU);
             var d = model.Describe();
             if (r.GetValue(json))
             {

@@ -56,6 +56,13 @@ public sealed class ModelGraph
     public string Add(string name, string input, Func<Tensor, Tensor> compute, bool isOp = false, Geometry? geometry = null) =>
         Add(name, [input], xs => compute(xs[0]), isOp, geometry);
 
+    /// <summary>Makes an already added node an op.</summary>
+    public void MarkOp(string name)
+    {
+        if (name == Input || !_index.ContainsKey(name)) throw new InvalidOperationException($"no node '{name}' to mark as an op");
+        if (!_ops.Contains(name)) _ops.Add(name);
+    }
+
     /// <summary>The receptive field of a node's outputs in input pixels: size, the distance
     /// between neighbouring outputs' centres (jump), and the centre of output 0 (pixel i's
     /// centre is i + 0.5). Nodes without geometry (activations, normalisations, concats) keep

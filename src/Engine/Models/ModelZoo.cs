@@ -1,4 +1,5 @@
 using Microscope.Engine.Demo;
+using Microscope.Engine.Models.Custom;
 using Microscope.Engine.Torch;
 
 namespace Microscope.Engine.Models;
@@ -20,12 +21,31 @@ public static class ModelZoo
         ["resnetv2_50"] = () => new Zoo.ResNetV2_50(),
     };
 
-    public static IReadOnlyList<string> Names => Factories.Keys.ToList();
+    /// <summary>Users' own models (<see cref="Register"/>): configured by the farm's hosts at start.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, ModelSpec> Custom = new(StringComparer.Ordinal);
 
-    /// <summary>The architecture without weights (for op lists and unit counts).</summary>
-    public static VisionModel CreateArchitecture(string name) =>
-        Factories.TryGetValue(name, out var f) ? f()
-            : throw new UnknownNameException($"unknown model '{name}'{NameSuggestions.Format(name, Factories.Keys)}; known: {string.Join(", ", Factories.Keys)}");
+    public static IReadOnlyList<string> Names => [.. Factories.Keys, .. Custom.Keys.Order(StringComparer.Ordinal)];
+
+    public static bool IsBuiltIn(string name) => Factories.ContainsKey(name);
+
+    /// <summary>Makes a user's model known by its name; registering a name again replaces it.
+    /// The zoo's names cannot be taken.</summary>
+    public static void Register(ModelSpec spec)
+    {
+        if (Factories.ContainsKey(spec.Name))
+            throw new InvalidDataException($"model spec '{spec.Source}': the name '{spec.Name}' is a built-in model; choose another");
+        Custom[spec.Name] = spec;
+    }
+
+    /// <summary>The architecture without weights (for op lists and unit counts): a model's
+    /// name, or the path of a <c>.model.json</c> file (a user's own model).</summary>
+    public static VisionModel CreateArchitecture(string name)
+    {
+        if (Factories.TryGetValue(name, out var f)) return f();
+        if (Custom.TryGetValue(name, out var spec)) return new CustomModel(spec);
+        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return new CustomModel(ModelSpec.Read(name));
+        throw new UnknownNameException($"unknown model '{name}'{NameSuggestions.Format(name, Names)}; known: {string.Join(", ", Names)} (or the path of a {ModelSpec.FileSuffix} file)");
+    }
 
     public static VisionModel Load(string name, WeightsSource weights, Device device)
     {

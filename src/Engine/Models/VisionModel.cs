@@ -44,7 +44,7 @@ public abstract class VisionModel : IDisposable
         }
         Parameters.MoveTo(device);
         Device = device;
-        Version = RandomWeights ? $"random-{((WeightsSource.Random)source).Seed}" : Parameters.ContentHash();
+        Version = RandomWeights ? $"random-{((WeightsSource.Random)source).Seed}" : VersionOf(Parameters.ContentHash());
         _descriptor = null;
     }
 
@@ -52,7 +52,7 @@ public abstract class VisionModel : IDisposable
     public void MarkTrained()
     {
         RandomWeights = false;
-        Version = Parameters.ContentHash();
+        Version = VersionOf(Parameters.ContentHash());
         _descriptor = null;
     }
 
@@ -75,6 +75,9 @@ public abstract class VisionModel : IDisposable
     }
 
     public virtual IEnumerable<string> AliasesOf(string op) => [op + "_0"];
+
+    /// <summary>The model version from its weights' content hash (a model defined by data adds its definition).</summary>
+    protected virtual string VersionOf(string weightsHash) => weightsHash;
 
     /// <summary>Whether a full channel sweep covers this op's units (AlexNet's fc6/fc7 are
     /// addressable but outside the catalogue's sweep).</summary>

@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Reference activations for the bring-your-own-model parity test (CustomModelTests).
+
+    /usr/bin/python3 tests/Engine.Tests/Custom/custom_reference.py SEED OUTDIR
+
+Builds user_model.TinyNet with seeded weights (and non-trivial batch-norm statistics),
+exports it with tools/export_model.py's export() as OUTDIR/tinynet.model.json and
+OUTDIR/tinynet.safetensors, and writes OUTDIR/activations.safetensors: "input" (a seeded,
+already preprocessed batch) and PyTorch's output of every exported layer."""
+import json
+import os
+import sys
+
+import torch
+import torch.fx
+
+sys.dont_write_bytecode = True
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, here)
+sys.path.insert(0, os.path.join(here, "..", "..", "..", "tools"))
+from export_model import PREPROCESSING, export  # noqa: E402
+from mslayout import write_safetensors  # noqa: E402
+from user_model import TinyNet  # noqa: E402
+
+
+class Recorder(torch.fx.Interpreter):
+    def __init__(self, gm):
+        super().__init__(gm)
+        self.outputs = {}
+
+    def run_node(self, n):
+        out = super().run_node(n)
+        if isinstance(out, torch.Tensor):
+            self.outputs[n.name] = out.detach().clone()
+        return out
+
+
+def main():
+    seed, out = int(sys.argv[1]), sys.argv[2]
+    torch.manual_seed(seed)
+    model = TinyNet()
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
+    model.eval()
+    spec, tensors, layer_of = export(model, "tinynet", 64, PREPROCESSING["imagenet"], dataset="none (parity test)")
+    with open(f"{out}/tinynet.model.json", "w") as f:
+        json.dump(spec, f, indent=2)
+    write_safetensors(f"{out}/tinynet.safetensors", tensors)
+    x = torch.randn(2, 3, 64, 64)
+    recorder = Recorder(torch.fx.symbolic_trace(model))
+    with torch.no_grad():
+        recorder.run(x)
+    # The last fx node that produced each layer's output (identities map to their input).
+    acts = {}
+    for node_name, layer in layer_of.items():
+        if layer != "input" and node_name in recorder.outputs:
+            acts[layer] = recorder.outputs[node_name].numpy()
+    write_safetensors(f"{out}/activations.safetensors", {"input": x.numpy(), **acts})
+    print(f"tinynet: {len(spec['layers'])} layers, {len(acts)} activations")
+
+
+if __name__ == "__main__":
+    main()
