@@ -33,7 +33,6 @@ public abstract class VisionModel : IDisposable
         {
             case WeightsSource.Random r:
                 Parameters.InitializeRandom(r.Seed);
-                RandomWeights = true;
                 break;
             case WeightsSource.File f:
                 Parameters.Load(Safetensors.Read(f.Path), $"'{f.Path}'");
@@ -44,7 +43,9 @@ public abstract class VisionModel : IDisposable
         }
         Parameters.MoveTo(device);
         Device = device;
-        Version = RandomWeights ? $"random-{((WeightsSource.Random)source).Seed}" : VersionOf(Parameters.ContentHash());
+        // Loading again replaces the weights: the version follows the last source.
+        RandomWeights = source is WeightsSource.Random;
+        Version = source is WeightsSource.Random random ? $"random-{random.Seed}" : VersionOf(Parameters.ContentHash());
         _descriptor = null;
     }
 

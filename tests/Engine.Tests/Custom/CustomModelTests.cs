@@ -124,6 +124,11 @@ public class CustomModelTests
             using var edited = new CustomModel(ModelSpec.Parse(DemoSpec(conv3Padding: 0), "edited"));
             edited.LoadWeights(new WeightsSource.File(weights), Device.CPU);
             Assert.NotEqual(mine.Version, edited.Version);
+            // Loading again replaces the weights and the version with them.
+            again.LoadWeights(new WeightsSource.Random(1), Device.CPU);
+            Assert.Equal((true, "random-1"), (again.RandomWeights, again.Version));
+            again.LoadWeights(new WeightsSource.File(weights), Device.CPU);
+            Assert.Equal((false, mine.Version), (again.RandomWeights, again.Version));
         }
         finally { File.Delete(weights); }
     }
