@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microscope.Contracts;
 using Microscope.Coordinator;
+using Microscope.Engine.Models.Custom;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Storage;
 using Microscope.Viewer;
@@ -18,7 +19,7 @@ public static class DemoCommand
     public static Command Create()
     {
         var settings = new FarmSettings();
-        var model = new Option<string>("--model", "-m") { Description = "model to sweep", DefaultValueFactory = _ => "demo" };
+        var model = new Option<string>("--model", "-m") { Description = "model to sweep: a slug, or your own model's .model.json (its weights beside it)", DefaultValueFactory = _ => "demo" };
         var steps = new Option<int>("--steps") { Description = "optimisation steps per image (DEMO_STEPS)", DefaultValueFactory = _ => EnvInt("DEMO_STEPS", 128) };
         var size = new Option<int>("--size") { Description = "image size in pixels (DEMO_SIZE)", DefaultValueFactory = _ => EnvInt("DEMO_SIZE", 64) };
         var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques (default: channel and neuron)", AllowMultipleArgumentsPerToken = true };
@@ -37,7 +38,8 @@ public static class DemoCommand
         {
             var dir = r.GetValue(output)!;
             dir.Create();
-            var config = settings.Build(r, new Dictionary<string, string?>
+            var (modelName, userModel) = UserModelSettings(r.GetValue(model)!);
+            var config = settings.Build(r, new Dictionary<string, string?>(userModel)
             {
                 ["Transport:Kind"] = "InMemory",
                 ["Database:Provider"] = "Sqlite",
@@ -65,17 +67,17 @@ public static class DemoCommand
             using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
             var accepted = FarmClient.StartSweepAsync(http, new SweepRequest
             {
-                Model = r.GetValue(model),
+                Model = modelName,
                 Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
                 Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : [.. Techniques.All],
                 Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size) },
                 Force = r.GetValue(force),
             }).GetAwaiter().GetResult();
-            Console.WriteLine($"sweep {accepted.Id}: {accepted.Total} tuples of {r.GetValue(model)}@{accepted.Version} ({accepted.Reused} already rendered), parameters {accepted.ParamsHash}");
-            var status = FarmClient.Follow(http, accepted.Id, $"{r.GetValue(model)} sweep", accepted.Total);
+            Console.WriteLine($"sweep {accepted.Id}: {accepted.Total} tuples of {modelName}@{accepted.Version} ({accepted.Reused} already rendered), parameters {accepted.ParamsHash}");
+            var status = FarmClient.Follow(http, accepted.Id, $"{modelName} sweep", accepted.Total);
             Console.WriteLine(FarmClient.Summary(status));
-            Console.WriteLine($"status page and API: {url}  (e.g. {url}/api/models/{r.GetValue(model)})");
-            Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}/models/{r.GetValue(model)}");
+            Console.WriteLine($"status page and API: {url}  (e.g. {url}/api/models/{modelName})");
+            Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}/models/{modelName}");
             if (!r.GetValue(exit))
             {
                 Console.WriteLine("serving until Ctrl+C");
@@ -103,6 +105,16 @@ public static class DemoCommand
         var viewer = ViewerHost.Build(config);
         viewer.StartAsync().GetAwaiter().GetResult();
         return viewer;
+    }
+
+    /// <summary>A .model.json (a user's own model) becomes Models:Specs and Models:Weights (the
+    /// safetensors beside it) under the spec's name; a slug needs nothing.</summary>
+    private static (string Name, Dictionary<string, string?> Settings) UserModelSettings(string model)
+    {
+        if (!model.EndsWith(ModelSpec.FileSuffix, StringComparison.OrdinalIgnoreCase)) return (model, []);
+        var spec = ModelSpec.Read(model);
+        var weights = Path.GetFullPath(model[..^ModelSpec.FileSuffix.Length] + ".safetensors");
+        return (spec.Name, new() { [$"Models:Specs:{spec.Name}"] = Path.GetFullPath(model), [$"Models:Weights:{spec.Name}"] = weights });
     }
 
     private static bool PortFree(int port)
