@@ -2,10 +2,15 @@ using Microscope.Engine.Torch;
 
 namespace Microscope.Engine.Models;
 
-/// <summary>How a layer maps positions: a square kernel with stride and padding, or global.</summary>
-public sealed record Geometry(int Kernel, int Stride, int Padding, bool IsGlobal = false)
+/// <summary>How a layer maps positions: a kernel with stride and leading padding (rows; columns
+/// when they differ, as in 1x7 convolutions and asymmetric pads), or global.</summary>
+public sealed record Geometry(int Kernel, int Stride, int Padding, bool IsGlobal = false, int? KernelW = null, int? StrideW = null, int? PaddingW = null)
 {
     public static Geometry Global { get; } = new(0, 1, 0, true);
+
+    /// <summary>Kernel, stride and padding along rows (axis 0) or columns (axis 1).</summary>
+    public (int Kernel, int Stride, int Padding) Along(int axis) =>
+        axis == 0 ? (Kernel, Stride, Padding) : (KernelW ?? Kernel, StrideW ?? Stride, PaddingW ?? Padding);
 }
 
 /// <summary>Receptive field of an op's outputs in input pixels (see <see cref="ModelGraph.ReceptiveFieldOf"/>).</summary>
@@ -69,6 +74,15 @@ public sealed class ModelGraph
     /// their widest input's field; a global node (linear, global pool) sees everything.</summary>
     public ReceptiveField ReceptiveFieldOf(string name)
     {
+        // Rows and columns separately (factorised 1x7 / 7x1 kernels, asymmetric pads); the
+        // wider of the two is the field.
+        var rows = ReceptiveFieldAlong(name, 0);
+        var columns = ReceptiveFieldAlong(name, 1);
+        return columns.Size > rows.Size ? columns : rows;
+    }
+
+    private ReceptiveField ReceptiveFieldAlong(string name, int axis)
+    {
         var memo = new Dictionary<string, ReceptiveField>(StringComparer.Ordinal) { [Input] = new(1, 1, 0.5) };
         ReceptiveField Of(string n)
         {
@@ -76,15 +90,17 @@ public sealed class ModelGraph
             var node = _nodes[_index[n]];
             var inputs = node.Inputs.Select(Of).ToList();
             var widest = inputs.OrderByDescending(r => r.Size).First();
-            var rf = node.Geometry switch
+            ReceptiveField rf;
+            if (node.Geometry is null) rf = widest;
+            else if (node.Geometry.IsGlobal) rf = new ReceptiveField(double.PositiveInfinity, widest.Jump, widest.Start);
+            else
             {
-                null => widest,
-                { IsGlobal: true } => new ReceptiveField(double.PositiveInfinity, widest.Jump, widest.Start),
-                var g => new ReceptiveField(
-                    widest.Size + (g.Kernel - 1) * widest.Jump,
-                    widest.Jump * g.Stride,
-                    widest.Start + ((g.Kernel - 1) / 2.0 - g.Padding) * widest.Jump),
-            };
+                var (kernel, stride, padding) = node.Geometry.Along(axis);
+                rf = new ReceptiveField(
+                    widest.Size + (kernel - 1) * widest.Jump,
+                    widest.Jump * stride,
+                    widest.Start + ((kernel - 1) / 2.0 - padding) * widest.Jump);
+            }
             return memo[n] = rf;
         }
         return Of(name);

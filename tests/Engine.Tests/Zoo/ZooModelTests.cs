@@ -28,6 +28,26 @@ public class ZooModelTests(ZooDescriptors descriptors) : IClassFixture<ZooDescri
         Assert.Equal(Catalogue.TotalUnits, descriptors.BySlug.Values.Sum(d => d.UnitCount));
     }
 
+    [Fact]
+    public void Receptive_fields_count_every_convolution_and_leading_pad()
+    {
+        // By hand. ResNetV2 conv1 7x7/2 pad 3: size 7, jump 2, output 0 centred on pixel
+        // centre 0.5; pool1 3x3/2 after a "SAME" pad of 0 before and 1 after: 7 + 2*2 = 11,
+        // jump 4, centre 0.5 + 1*2 = 2.5.
+        using (var resnet = ModelZoo.CreateArchitecture("resnetv2_50"))
+            Assert.Equal(new ReceptiveField(11, 4, 2.5), resnet.ReceptiveFieldOf("block1/unit_1/preact"));
+        // InceptionV1 pads 2 before its 7x7/2 conv: output 0 covers pixels -2..4, centre 1.5.
+        using (var inception = ModelZoo.CreateArchitecture("inceptionv1"))
+            Assert.Equal(new ReceptiveField(7, 2, 1.5), inception.ReceptiveFieldOf("conv2d0"));
+        // The published sizes of the last feature maps (Araujo et al., "Computing Receptive
+        // Fields of Convolutional Neural Networks", Distill 2019): Inception v3 1311,
+        // ResNet-50 483.
+        using (var v3 = ModelZoo.CreateArchitecture("inceptionv3"))
+            Assert.Equal(1311, v3.ReceptiveFieldOf("Mixed_7c").Size);
+        using (var resnet = ModelZoo.CreateArchitecture("resnetv2_50"))
+            Assert.Equal(483, resnet.ReceptiveFieldOf("postnorm").Size);
+    }
+
     [Theory]
     [MemberData(nameof(Catalogue.Slugs), MemberType = typeof(Catalogue))]
     public void Ops_channels_shapes_input_and_preprocessing_equal_the_catalogue(string slug)

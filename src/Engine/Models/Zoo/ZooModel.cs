@@ -41,7 +41,7 @@ public abstract class ZooModel : VisionModel
             }
             if (!relu) return y;
             using (y) return y.relu();
-        }, op);
+        }, op, new Geometry(kernel.H, s.H, p.H, KernelW: kernel.W, StrideW: s.W, PaddingW: p.W));
     }
 
     /// <summary>Inference batch norm with explicit parameter names (ReLU optional).</summary>
@@ -62,7 +62,9 @@ public abstract class ZooModel : VisionModel
     /// <summary>Constant padding (left, right, top, bottom); max pools after TensorFlow "SAME"
     /// padding pad with -inf so the padding never wins.</summary>
     protected string Pad(string node, string input, int left, int right, int top, int bottom, double value = 0) =>
-        Graph.Add(node, input, x => F.pad(x, [left, right, top, bottom], value));
+        Graph.Add(node, input, x => F.pad(x, [left, right, top, bottom], value),
+            // Leading padding shifts where output 0 sits in the input (receptive fields).
+            geometry: new Geometry(1, 1, top, PaddingW: left));
 
     /// <summary>Max pool after TensorFlow-style asymmetric padding (extra row/column at the end).</summary>
     protected string MaxPoolSame(string node, string input, int kernel, int stride, int left, int right, int top, int bottom)
