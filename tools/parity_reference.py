@@ -44,10 +44,8 @@ def inceptionv3():
     return model, {n: getattr(model, n) for n in names}, 299, inceptionv3_from_torchvision
 
 
-def main():
-    model_name, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    torch.manual_seed(seed)
-    model, ops, size, convert = {"vgg19": vgg19, "inceptionv3": inceptionv3}[model_name]()
+def randomize_batch_norms(model):
+    """Seeded non-trivial statistics and affine parameters, so no batch norm is an identity."""
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, torch.nn.BatchNorm2d):
@@ -55,6 +53,13 @@ def main():
                 m.running_var.uniform_(0.5, 2.0)
                 m.weight.uniform_(0.5, 1.5)
                 m.bias.uniform_(-0.5, 0.5)
+
+
+def main():
+    model_name, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+    torch.manual_seed(seed)
+    model, ops, size, convert = {"vgg19": vgg19, "inceptionv3": inceptionv3}[model_name]()
+    randomize_batch_norms(model)
     model.eval()
     acts = {}
     for name, module in ops.items():

@@ -25,24 +25,7 @@ public class CustomModelTests
             Assert.Equal(["stem.0", "block.conv1", "block.conv2", "add", "branch_a", "branch_b.0", "branch_b.2", "cat", "head.3"], model.OpNames);
             var reference = Safetensors.Read(Path.Combine(dir, "activations.safetensors")).ToDictionary(a => a.Name);
 
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var input = reference["input"];
-            var ours = model.Forward(torch.tensor(input.Data, input.Shape), model.OpNames);
-            foreach (var op in model.OpNames)
-            {
-                var expected = reference[op];
-                Assert.Equal(expected.Shape, ours[op].shape);
-                var actual = ours[op].data<float>();
-                double maxDiff = 0, maxRef = 0;
-                for (var i = 0; i < actual.Length; i++)
-                {
-                    maxDiff = Math.Max(maxDiff, Math.Abs(actual[i] - expected.Data[i]));
-                    maxRef = Math.Max(maxRef, Math.Abs(expected.Data[i]));
-                }
-                Assert.True(maxRef > 0, $"{op}: the reference is all zeros");
-                Assert.True(maxDiff / maxRef < 1e-5, $"{op}: max |ours - pytorch| = {maxDiff:G3}, max |pytorch| = {maxRef:G3}");
-            }
+            ZooParityTests.AssertOpsMatch(model, reference, 1e-5, "tinynet", "pytorch");
             var d = model.Describe();
             Assert.Equal("tinynet", d.Name);
             Assert.Equal((16, 16, 16), (d.Ops.Single(o => o.Name == "cat").Channels, d.Ops.Single(o => o.Name == "cat").Height, d.Ops.Single(o => o.Name == "cat").Width));

@@ -20,6 +20,7 @@ sys.path.insert(0, here)
 sys.path.insert(0, os.path.join(here, "..", "..", "..", "tools"))
 from export_model import PREPROCESSING, export  # noqa: E402
 from mslayout import write_safetensors  # noqa: E402
+from parity_reference import randomize_batch_norms  # noqa: E402
 from user_model import TinyNet  # noqa: E402
 
 
@@ -39,13 +40,7 @@ def main():
     seed, out = int(sys.argv[1]), sys.argv[2]
     torch.manual_seed(seed)
     model = TinyNet()
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, torch.nn.BatchNorm2d):
-                m.running_mean.uniform_(-0.5, 0.5)
-                m.running_var.uniform_(0.5, 2.0)
-                m.weight.uniform_(0.5, 1.5)
-                m.bias.uniform_(-0.5, 0.5)
+    randomize_batch_norms(model)
     model.eval()
     spec, tensors, layer_of = export(model, "tinynet", 64, PREPROCESSING["imagenet"], dataset="none (parity test)")
     with open(f"{out}/tinynet.model.json", "w") as f:

@@ -29,26 +29,33 @@ public class ZooParityTests
             var reference = Safetensors.Read(Path.Combine(dir, "activations.safetensors")).ToDictionary(a => a.Name);
             Assert.Equal(model.OpNames.Order(StringComparer.Ordinal), reference.Keys.Where(k => k != "input").Order(StringComparer.Ordinal));
 
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            var input = reference["input"];
-            var ours = model.Forward(torch.tensor(input.Data, input.Shape), model.OpNames);
-            foreach (var op in model.OpNames)
-            {
-                var expected = reference[op];
-                Assert.Equal(expected.Shape, ours[op].shape);
-                var actual = ours[op].data<float>();
-                double maxDiff = 0, maxRef = 0;
-                for (var i = 0; i < actual.Length; i++)
-                {
-                    maxDiff = Math.Max(maxDiff, Math.Abs(actual[i] - expected.Data[i]));
-                    maxRef = Math.Max(maxRef, Math.Abs(expected.Data[i]));
-                }
-                Assert.True(maxRef > 0, $"{slug}/{op}: the reference activation is all zeros (a useless comparison)");
-                Assert.True(maxDiff / maxRef < Tolerance, $"{slug}/{op}: max |ours - torchvision| = {maxDiff:G3}, max |torchvision| = {maxRef:G3}");
-            }
+            AssertOpsMatch(model, reference, Tolerance, slug, "torchvision");
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    /// <summary>Runs the reference's "input" through the model and requires, at every op,
+    /// max |ours - reference| / max |reference| below the tolerance.</summary>
+    internal static void AssertOpsMatch(VisionModel model, IReadOnlyDictionary<string, NamedArray> reference, double tolerance, string label, string referenceName)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var input = reference["input"];
+        var ours = model.Forward(torch.tensor(input.Data, input.Shape), model.OpNames);
+        foreach (var op in model.OpNames)
+        {
+            var expected = reference[op];
+            Assert.Equal(expected.Shape, ours[op].shape);
+            var actual = ours[op].data<float>();
+            double maxDiff = 0, maxRef = 0;
+            for (var i = 0; i < actual.Length; i++)
+            {
+                maxDiff = Math.Max(maxDiff, Math.Abs(actual[i] - expected.Data[i]));
+                maxRef = Math.Max(maxRef, Math.Abs(expected.Data[i]));
+            }
+            Assert.True(maxRef > 0, $"{label}/{op}: the reference activation is all zeros (a useless comparison)");
+            Assert.True(maxDiff / maxRef < tolerance, $"{label}/{op}: max |ours - {referenceName}| = {maxDiff:G3}, max |{referenceName}| = {maxRef:G3}");
+        }
     }
 
     private static void RunReference(string slug, string dir)
