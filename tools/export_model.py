@@ -7,7 +7,8 @@
 FACTORY is a class or function in FILE.py that returns the nn.Module (called without
 arguments). The module is traced with torch.fx; every layer must be one Microscope runs
 (Conv2d, Linear, BatchNorm2d, ReLU, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d(1),
-LocalResponseNorm, +, torch.cat on channels, flatten, dropout and identity); anything else
+LocalResponseNorm, +, torch.cat on channels, flatten or x.view(x.size(0), -1), dropout and
+identity); anything else
 is refused with its name. Writes DIR/NAME.model.json (the layers) and DIR/NAME.safetensors
 (the weights, named as in the state dict), which `microscope describe`, `microscope render
 --model DIR/NAME.model.json` and the farm (Models:Specs) load.
@@ -138,6 +139,14 @@ def export(module, name, input_size, preprocessing, ops=None, dataset=""):
             continue
         if node.op == "get_attr":
             raise Unsupported(f"{node.name}: reads a tensor attribute ({node.target}) in forward")
+        if node.op == "call_method" and node.target == "size":
+            continue  # a shape query (x.view(x.size(0), -1)): not a tensor
+        if node.op in ("call_method", "call_function") and node.target in ("view", "reshape", torch.reshape):
+            # Only the flattening view is allowed: linear layers flatten their input themselves.
+            if len(node.args) != 3 or node.args[2] != -1:
+                raise Unsupported(f"{node.name}: {node.target} to {node.args[1:]!r} (only x.view(x.size(0), -1))")
+            layer_of[node.name] = layer_of[node.args[0].name]
+            continue
         inputs = [a for a in node.args if isinstance(a, torch.fx.Node)]
         if node.op == "call_function" and node.target is torch.cat:
             inputs = list(node.args[0])

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Reference activations for the bring-your-own-model parity test (CustomModelTests).
 
-    /usr/bin/python3 tests/Engine.Tests/Custom/custom_reference.py SEED OUTDIR
+    /usr/bin/python3 tests/Engine.Tests/Custom/custom_reference.py CLASS SEED OUTDIR
 
-Builds user_model.TinyNet with seeded weights (and non-trivial batch-norm statistics),
-exports it with tools/export_model.py's export() as OUTDIR/tinynet.model.json and
-OUTDIR/tinynet.safetensors, and writes OUTDIR/activations.safetensors: "input" (a seeded,
-already preprocessed batch) and PyTorch's output of every exported layer."""
+Builds user_model.CLASS (TinyNet or ViewNet) with seeded weights (and non-trivial
+batch-norm statistics), exports it with tools/export_model.py's export() as
+OUTDIR/net.model.json and OUTDIR/net.safetensors, and writes OUTDIR/activations.safetensors:
+"input" (a seeded, already preprocessed batch) and PyTorch's output of every exported layer."""
 import json
 import os
 import sys
@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(here, "..", "..", "..", "tools"))
 from export_model import PREPROCESSING, export  # noqa: E402
 from mslayout import write_safetensors  # noqa: E402
 from parity_reference import randomize_batch_norms  # noqa: E402
-from user_model import TinyNet  # noqa: E402
+import user_model  # noqa: E402
 
 
 class Recorder(torch.fx.Interpreter):
@@ -37,16 +37,17 @@ class Recorder(torch.fx.Interpreter):
 
 
 def main():
-    seed, out = int(sys.argv[1]), sys.argv[2]
+    cls, seed, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     torch.manual_seed(seed)
-    model = TinyNet()
+    model = getattr(user_model, cls)()
+    size = {"TinyNet": 64, "ViewNet": 16}[cls]
     randomize_batch_norms(model)
     model.eval()
-    spec, tensors, layer_of = export(model, "tinynet", 64, PREPROCESSING["imagenet"], dataset="none (parity test)")
-    with open(f"{out}/tinynet.model.json", "w") as f:
+    spec, tensors, layer_of = export(model, "net", size, PREPROCESSING["imagenet"], dataset="none (parity test)")
+    with open(f"{out}/net.model.json", "w") as f:
         json.dump(spec, f, indent=2)
-    write_safetensors(f"{out}/tinynet.safetensors", tensors)
-    x = torch.randn(2, 3, 64, 64)
+    write_safetensors(f"{out}/net.safetensors", tensors)
+    x = torch.randn(2, 3, size, size)
     recorder = Recorder(torch.fx.symbolic_trace(model))
     with torch.no_grad():
         recorder.run(x)
@@ -56,7 +57,7 @@ def main():
         if layer != "input" and node_name in recorder.outputs:
             acts[layer] = recorder.outputs[node_name].numpy()
     write_safetensors(f"{out}/activations.safetensors", {"input": x.numpy(), **acts})
-    print(f"tinynet: {len(spec['layers'])} layers, {len(acts)} activations")
+    print(f"{cls}: {len(spec['layers'])} layers, {len(acts)} activations")
 
 
 if __name__ == "__main__":

@@ -35,6 +35,20 @@ class TinyNet(nn.Module):
         return self.head(self.lrn(self.pool(y)))
 
 
+class ViewNet(nn.Module):
+    """Older style: functional pooling and x.view(x.size(0), -1) into a linear layer that
+    reads a whole 8x8 map (its "in" is channels x height x width)."""
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 12, 3, padding=1)
+        self.fc = nn.Linear(12 * 8 * 8, 5)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv(x)), 2)
+        x = x.view(x.size(0), -1)
+        return self.fc(x)
+
+
 class WithUnsupportedLayer(nn.Module):
     """Refused by the exporter: a GELU."""
     def __init__(self):
