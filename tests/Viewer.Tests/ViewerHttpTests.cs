@@ -38,7 +38,7 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         (status, html, _) = await Get("/models/resnetv2_50/block2/unit_3/add/5");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.Contains("<h1>resnetv2_50 / block2/unit_3/add / unit 5</h1>", html);
-        var image = Regex.Match(html, "src=\"(/objects/resnetv2_50/[^\"]+/block2/unit_3/add/5/channel/0123456789ab\\.png)\"").Groups[1].Value;
+        var image = Regex.Match(html, "src=\"(/objects/resnetv2_50/[^\"]+/block2/unit_3/add/5/channel/0123456789ab\\.png\\?r=[0-9]+)\"").Groups[1].Value;
         Assert.NotEqual("", image);
         var (imageStatus, _, imageResponse) = await Get(image);
         Assert.Equal(HttpStatusCode.OK, imageStatus);
@@ -118,7 +118,7 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         var sections = Regex.Matches(html, "<section class=\"technique\" data-technique=\"([a-z_]+)\"").Select(m => m.Groups[1].Value).ToList();
         Assert.Equal(["channel", "neuron", "diversity", "dataset_examples", "tuning_curves"], sections);
         Assert.Equal(4, Count(html, "alt=\"diversity visualisation of demo conv3 unit 9 \\(diversity image \\d\\)\""));
-        Assert.Equal(4, Count(html, "\\.svg\" alt=\"tuning curves visualisation of demo conv3 unit 9"));
+        Assert.Equal(4, Count(html, "\\.svg\\?r=[0-9]+\" alt=\"tuning curves visualisation of demo conv3 unit 9"));
         Assert.Contains("Every stored parameter set (2)", html);
         // Dataset examples: scores and crops from the record, in rank order.
         var examples = Regex.Match(html, "data-technique=\"dataset_examples\">.*?</section>", RegexOptions.Singleline).Value;
@@ -299,6 +299,26 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         var page = (await Get("/models/demo/conv2/3")).Body;
         Assert.Contains("Every stored parameter set (2)", page);
         Assert.Contains("5 steps, 24 px, seed 3, learning rate 0.05, transforms off", page);
+        var firstUrl = state.GetProperty("imageUrl").GetString()!;
+        Assert.Contains(firstUrl, page);
+
+        // The same re-render again writes the same object key; objects are cached as immutable,
+        // so the page must link the new render by a URL of its own.
+        var again = await Post(path, ViewerFarm.OperatorToken, body);
+        statusUrl = JsonDocument.Parse(again.Body).RootElement.GetProperty("statusUrl").GetString()!;
+        for (var i = 0; i < 600; i++)
+        {
+            state = JsonDocument.Parse((await Get(statusUrl)).Body).RootElement;
+            if (state.GetProperty("state").GetString() is "done" or "failed") break;
+            await Task.Delay(200);
+        }
+        var secondUrl = state.GetProperty("imageUrl").GetString()!;
+        Assert.Equal(firstUrl.Split('?')[0], secondUrl.Split('?')[0]);
+        Assert.NotEqual(firstUrl, secondUrl);
+        page = (await Get("/models/demo/conv2/3")).Body;
+        Assert.Contains(secondUrl, page);
+        Assert.DoesNotContain(firstUrl, page);
+        Assert.Equal((24, 24), PngSize(await farm.Http.GetByteArrayAsync(secondUrl)));
     }
 
     internal static (int Width, int Height) PngSize(byte[] png)

@@ -3,7 +3,8 @@ using Microscope.Coordinator.Data;
 namespace Microscope.Viewer.Catalogue;
 
 /// <summary>One picture of a result: its object key and what it shows.</summary>
-public sealed record ResultImage(string Key, string Caption);
+/// <summary>One image of a result; <see cref="Revision"/> is when it was rendered (see Html.ObjectUrl).</summary>
+public sealed record ResultImage(string Key, string Caption, long? Revision = null);
 
 /// <summary>Which objects a result consists of, by technique (docs/techniques.md: the
 /// suffixes the TechniqueRunner writes beside "{...}/{paramsHash}"). Unknown techniques
@@ -25,7 +26,10 @@ public static class TechniqueViews
         return UnitOrder.Count;
     }
 
-    public static IReadOnlyList<ResultImage> ImagesOf(ResultRow r)
+    public static IReadOnlyList<ResultImage> ImagesOf(ResultRow r) =>
+        KeysOf(r).Select(img => img with { Revision = r.RenderedAt }).ToList();
+
+    private static IReadOnlyList<ResultImage> KeysOf(ResultRow r)
     {
         var at = r.ImageKey.LastIndexOf(r.ParamsHash, StringComparison.Ordinal);
         if (at < 0) return [new ResultImage(r.ImageKey, r.Technique)];

@@ -118,7 +118,7 @@ public static class CataloguePages
             if (grid.HashByUnit.TryGetValue(u, out var hash))
             {
                 var key = TechniqueViews.GridImageKey(d.Name, m.Version, op.Name, u, technique, hash);
-                s.Append($"<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"{E(ObjectUrl(key))}\" alt=\"{E(TechniqueViews.Alt(d.Name, op.Name, u, technique))}\">");
+                s.Append($"<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"{E(ObjectUrl(key, grid.RenderedAtByUnit[u]))}\" alt=\"{E(TechniqueViews.Alt(d.Name, op.Name, u, technique))}\">");
             }
             else s.Append($"<span class=\"empty\" role=\"img\" aria-label=\"unit {u}: no {E(technique)} result yet\"></span>");
             s.Append($"<span class=\"label\">{u}</span></a></li>");
@@ -129,7 +129,7 @@ public static class CataloguePages
     }
 
     private static string Figure(ResultImage img, string alt, string caption, bool wide = false) =>
-        $"<li><figure><img loading=\"lazy\" src=\"{E(ObjectUrl(img.Key))}\" alt=\"{E(alt)}\"{(wide ? " class=\"wide\"" : "")} onerror=\"this.closest('li').hidden=true\"><figcaption>{E(caption)}</figcaption></figure></li>";
+        $"<li><figure><img loading=\"lazy\" src=\"{E(ObjectUrl(img.Key, img.Revision))}\" alt=\"{E(alt)}\"{(wide ? " class=\"wide\"" : "")} onerror=\"this.closest('li').hidden=true\"><figcaption>{E(caption)}</figcaption></figure></li>";
 
     public static IResult Unit(ModelVersion m, OpInfo op, int unit, IReadOnlyList<ResultRow> results, IReadOnlyDictionary<string, RenderSettings> parameters,
         (IReadOnlyList<ExampleScore> Channel, IReadOnlyList<ExampleScore> Neuron) examples, IReadOnlyList<string> renderable, bool writesEnabled)
@@ -197,7 +197,7 @@ public static class CataloguePages
         }
         s.Append($"<tr><th scope=\"row\">objective</th><td>{N(r.ObjectiveStart)} → {N(r.ObjectiveEnd)}</td></tr>")
             .Append($"<tr><th scope=\"row\">rendered</th><td>{DateTimeOffset.FromUnixTimeMilliseconds(r.RenderedAt):yyyy-MM-dd HH:mm} UTC, {N(r.MsPerStep, "0.0")} ms/step</td></tr>")
-            .Append($"<tr><th scope=\"row\">record</th><td><a href=\"{E(ObjectUrl(r.RecordKey))}\">JSON</a></td></tr></tbody></table>");
+            .Append($"<tr><th scope=\"row\">record</th><td><a href=\"{E(ObjectUrl(r.RecordKey, r.RenderedAt))}\">JSON</a></td></tr></tbody></table>");
         return s.ToString();
     }
 
@@ -234,7 +234,7 @@ public static class CataloguePages
         unit = t.Unit,
         technique = t.Technique,
         paramsHash = t.ParamsHash,
-        imageUrl = t.State == TupleStates.Done && t.ImageKey is not null ? ObjectUrl(t.ImageKey) : null,
+        imageUrl = t.State == TupleStates.Done && t.ImageKey is not null ? ObjectUrl(t.ImageKey, t.DoneAt) : null,
         alt = TechniqueViews.Alt(t.Model, t.Op, t.Unit, t.Technique),
     };
 

@@ -36,5 +36,9 @@ public static class Html
     public static string Crumbs(params (string Label, string? Href)[] parts) =>
         string.Join(" / ", parts.Select(p => p.Href is null ? $"<span aria-current=\"page\">{E(p.Label)}</span>" : $"<a href=\"{E(p.Href)}\">{E(p.Label)}</a>"));
 
-    public static string ObjectUrl(string key) => "/objects/" + string.Join('/', key.Split('/').Select(Uri.EscapeDataString));
+    /// <summary>An object's URL. Objects are served as immutable, but a forced re-render writes
+    /// the same key again: the revision (when the result was rendered) makes each render's URL
+    /// its own, so no browser shows a cached older render.</summary>
+    public static string ObjectUrl(string key, long? revision = null) =>
+        "/objects/" + string.Join('/', key.Split('/').Select(Uri.EscapeDataString)) + (revision is { } r ? $"?r={r}" : "");
 }
