@@ -21,8 +21,9 @@ public static class ViewerEndpoints
     public static readonly string[] SweepActions = ["pause", "resume", "cancel", "retry-failed"];
     private const string ImmutableCache = "public, max-age=31536000, immutable";
 
-    /// <summary>A resolved link: the model version, and the op when the link names one.</summary>
-    private sealed record Resolved(ModelVersion Model, OpInfo? Op, int? Unit);
+    /// <summary>A resolved link: the model version, and the op (and unit) when the link names
+    /// one; <see cref="OpAsWritten"/> is the link's op text (an alias redirects to the name).</summary>
+    private sealed record Resolved(ModelVersion Model, OpInfo? Op, int? Unit, string? OpAsWritten = null);
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -31,7 +32,7 @@ public static class ViewerEndpoints
 
         app.MapGet("/models/{model}", async (string model, string? v, CatalogueReader catalogue, CancellationToken cancel) =>
         {
-            var (found, missing) = await ResolveAsync(catalogue, model, null, null, v, cancel);
+            var (found, missing) = await ResolveAsync(catalogue, model, null, v, cancel);
             if (found is null) return missing!;
             return CataloguePages.Model(found.Model, await catalogue.CoverageAsync(found.Model.Name, found.Model.Version, cancel));
         });
@@ -40,10 +41,11 @@ public static class ViewerEndpoints
         app.MapGet("/models/{model}/{**path}", async (string model, string path, string? v, string? technique, CatalogueReader catalogue,
             AccessTokens tokens, IObjectStore store, CancellationToken cancel) =>
         {
-            var (op, unit) = await SplitAsync(catalogue, model, path, v, cancel);
-            return unit is null
-                ? await OpPageAsync(model, op, v, technique, catalogue, cancel)
-                : await UnitPageAsync(model, op, unit, v, catalogue, tokens, store, cancel);
+            var (found, missing) = await ResolveAsync(catalogue, model, path, v, cancel);
+            if (found is null) return missing!;
+            return found.Unit is null
+                ? await OpPageAsync(found, v, technique, catalogue, cancel)
+                : await UnitPageAsync(found, v, catalogue, tokens, store, cancel);
         });
 
         app.MapGet("/search", async (string? q, string? m, CatalogueReader catalogue, CancellationToken cancel) =>
@@ -74,10 +76,9 @@ public static class ViewerEndpoints
             if (!path.EndsWith("/renders", StringComparison.Ordinal))
                 return Results.Problem(statusCode: 404, title: "not found", detail: $"nothing to post at '/models/{model}/{path}'");
             if (tokens.Check(request, Role.Researcher) is { } denied) return denied;
-            var (op, unit) = await SplitAsync(catalogue, model, path[..^"/renders".Length], v, cancel);
-            unit ??= "";
-            var (found, _) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
-            if (found is null) return Results.Problem(statusCode: 404, title: "unknown unit", detail: $"no unit '{model}/{op}/{unit}'" + (v is null ? "" : $" at version '{v}'"));
+            var unitPath = path[..^"/renders".Length];
+            var (found, _) = await ResolveAsync(catalogue, model, unitPath, v, cancel);
+            if (found?.Unit is null) return Results.Problem(statusCode: 404, title: "unknown unit", detail: $"no unit '{model}/{unitPath}'" + (v is null ? "" : $" at version '{v}'"));
             RerenderForm? form;
             try { form = await JsonSerializer.DeserializeAsync<RerenderForm>(request.Body, CataloguePages.Web, cancel); }
             catch (JsonException e) { return Results.Problem(statusCode: 400, title: "malformed request", detail: e.Message); }
@@ -136,13 +137,11 @@ public static class ViewerEndpoints
         app.MapGet("/static/viewer.js", (HttpContext http) => Static(http, StaticAssets.Js, "text/javascript; charset=utf-8"));
     }
 
-    private static async Task<IResult> OpPageAsync(string model, string op, string? v, string? technique, CatalogueReader catalogue, CancellationToken cancel)
+    private static async Task<IResult> OpPageAsync(Resolved found, string? v, string? technique, CatalogueReader catalogue, CancellationToken cancel)
     {
-        var (found, missing) = await ResolveAsync(catalogue, model, op, null, v, cancel);
-        if (found is null) return missing!;
         var m = found.Model;
         var o = found.Op!;
-        if (o.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, o.Name, null)), v, technique), permanent: false);
+        if (o.Name != found.OpAsWritten) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, o.Name, null)), v, technique), permanent: false);
         var have = await catalogue.TechniquesOfOpAsync(m.Name, m.Version, o.Name, cancel);
         var unitTechniques = have.Where(t => !TechniqueViews.OpLevel.Contains(t)).Append(Techniques.Channel).Distinct()
             .OrderBy(TechniqueViews.Rank).ThenBy(t => t, StringComparer.Ordinal).ToList();
@@ -157,12 +156,10 @@ public static class ViewerEndpoints
         return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel);
     }
 
-    private static async Task<IResult> UnitPageAsync(string model, string op, string unit, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CancellationToken cancel)
+    private static async Task<IResult> UnitPageAsync(Resolved found, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CancellationToken cancel)
     {
-        var (found, missing) = await ResolveAsync(catalogue, model, op, unit, v, cancel);
-        if (found is null) return missing!;
         var m = found.Model;
-        if (found.Op!.Name != op) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
+        if (found.Op!.Name != found.OpAsWritten) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
         var results = (await catalogue.UnitResultsAsync(m.Name, m.Version, found.Op.Name, found.Unit!.Value, cancel))
             .Where(r => !TechniqueViews.OpLevel.Contains(r.Technique)).ToList();
         var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash), cancel);
@@ -171,13 +168,6 @@ public static class ViewerEndpoints
             ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
             : ([], []);
         return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Techniques.All, tokens.AnyConfigured);
-    }
-
-    /// <summary>The op and unit named by a link's path, split with the model's op names.</summary>
-    private static async Task<(string Op, string? Unit)> SplitAsync(CatalogueReader catalogue, string model, string path, string? version, CancellationToken cancel)
-    {
-        var m = await catalogue.FindModelAsync(model, version, cancel) ?? await catalogue.FindModelAsync(model, null, cancel);
-        return LinkResolver.SplitPath(m?.Descriptor, path);
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>
@@ -203,27 +193,32 @@ public static class ViewerEndpoints
         return q.Count == 0 ? path : path + "?" + string.Join('&', q);
     }
 
-    /// <summary>Resolves model, op and unit of a link (op aliases included) or the 404 page
-    /// that names the first missing part.</summary>
-    private static async Task<(Resolved? Found, IResult? Missing)> ResolveAsync(CatalogueReader catalogue, string model, string? op, string? unit, string? version, CancellationToken cancel)
+    /// <summary>Resolves the model and the path after it (op, or op and unit; op aliases
+    /// included; the op may hold slashes, see <see cref="LinkResolver.SplitPath"/>) or the 404
+    /// page that names the first missing part.</summary>
+    private static async Task<(Resolved? Found, IResult? Missing)> ResolveAsync(CatalogueReader catalogue, string model, string? path, string? version, CancellationToken cancel)
     {
         var m = await catalogue.FindModelAsync(model, version, cancel);
         if (m is null)
         {
             var exists = await catalogue.FindModelAsync(model, null, cancel);
             if (exists is not null)
+            {
+                var wanted = path is null ? null : LinkResolver.SplitPath(exists.Descriptor, path).Op;
                 return (null, NotFoundPage.Render(new Missing("version", version!, model,
-                    exists.AllVersions.Select(x => (x, $"{LinkResolver.Href(new Target(model, op, null))}?v={Uri.EscapeDataString(x)}")).ToList()), model));
+                    exists.AllVersions.Select(x => (x, $"{LinkResolver.Href(new Target(model, wanted, null))}?v={Uri.EscapeDataString(x)}")).ToList()), model));
+            }
             return (null, NotFoundPage.Render(new Missing("model", model, null, LinkResolver.SuggestModels(model, await catalogue.ModelNamesAsync(cancel)))));
         }
         var pin = m.IsLatest && version is null ? null : m.Version;
-        if (op is null) return (new Resolved(m, null, null), null);
+        if (path is null) return (new Resolved(m, null, null), null);
+        var (op, unit) = LinkResolver.SplitPath(m.Descriptor, path);
         var o = LinkResolver.FindOp(m.Descriptor, op);
         if (o is null) return (null, NotFoundPage.Render(new Missing("op", op, m.Name, LinkResolver.SuggestOps(m.Descriptor, op, pin)), m.Name));
-        if (unit is null) return (new Resolved(m, o, null), null);
+        if (unit is null) return (new Resolved(m, o, null, op), null);
         if (!LinkResolver.TryUnit(unit, out var u) || u >= o.Channels)
             return (null, NotFoundPage.Render(new Missing("unit", unit, o.Name, LinkResolver.SuggestUnits(m.Descriptor, o, unit, pin)), m.Name));
-        return (new Resolved(m, o, u), null);
+        return (new Resolved(m, o, u, op), null);
     }
 
     /// <summary>Search: a full or shorthand link goes to its page; otherwise a 404 naming
