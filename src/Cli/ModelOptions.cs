@@ -28,8 +28,7 @@ public sealed class ModelOptions
         if (weights is not null && seed is not null) throw new ArgumentException("give either --weights or --random-weights, not both");
         var model = r.GetValue(Model)!;
         // A user's model: its weights lie beside it (tools/export_model.py writes both).
-        if (weights is null && seed is null && model.EndsWith(ModelSpec.FileSuffix, StringComparison.OrdinalIgnoreCase))
-            weights = model[..^ModelSpec.FileSuffix.Length] + ".safetensors";
+        if (weights is null && seed is null && ModelSpec.IsSpecPath(model)) weights = ModelSpec.WeightsBeside(model);
         WeightsSource source = seed is int s ? new WeightsSource.Random(s)
             : weights is not null ? new WeightsSource.File(weights)
             : new WeightsSource.Shipped();

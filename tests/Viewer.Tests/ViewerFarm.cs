@@ -93,11 +93,7 @@ public sealed class ViewerFarm : IAsyncLifetime
     /// <see cref="ResNetOp"/> unit 5, its image stored under the key the worker would write.</summary>
     private async Task SeedResNetUnitAsync()
     {
-        Microscope.Engine.Models.ModelDescriptor d;
-        using (var model = Microscope.Engine.Models.ModelZoo.Load("resnetv2_50", new Microscope.Engine.Models.WeightsSource.Random(0), Microscope.Engine.Torch.Device.CPU))
-            d = model.Describe();
-        await Registry.RegisterAsync(d);
-        ResNetVersion = ModelRegistry.VersionOf(d);
+        ResNetVersion = (await RegisterZooDescriptorAsync("resnetv2_50")).Version;
         var png = (await Store.GetAsync(Db(db => db.Results.First(r => r.Model == "demo" && r.Technique == "channel")).ImageKey))!;
         var stem = $"resnetv2_50/{ResNetVersion}/{ResNetOp}/5/channel/0123456789ab";
         await Store.PutAsync(stem + ".png", png, "image/png");
@@ -121,16 +117,23 @@ public sealed class ViewerFarm : IAsyncLifetime
     public const int CatalogueResults = 100_000;
     public string InceptionVersion { get; private set; } = "";
 
+    /// <summary>Registers a zoo model's real descriptor (random weights: only its ops matter).</summary>
+    private async Task<(Microscope.Engine.Models.ModelDescriptor Descriptor, string Version)> RegisterZooDescriptorAsync(string slug)
+    {
+        Microscope.Engine.Models.ModelDescriptor d;
+        using (var model = Microscope.Engine.Models.ModelZoo.Load(slug, new Microscope.Engine.Models.WeightsSource.Random(0), Microscope.Engine.Torch.Device.CPU))
+            d = model.Describe();
+        await Registry.RegisterAsync(d);
+        return (d, ModelRegistry.VersionOf(d));
+    }
+
     /// <summary>InceptionV1's real descriptor (random weights: only its ops matter) and
     /// channel and neuron results of every sweep unit under several parameter sets, until
     /// the catalogue holds <see cref="CatalogueResults"/> results (objects not stored).</summary>
     private async Task SeedInceptionCatalogueAsync()
     {
-        Microscope.Engine.Models.ModelDescriptor d;
-        using (var model = Microscope.Engine.Models.ModelZoo.Load("inceptionv1", new Microscope.Engine.Models.WeightsSource.Random(0), Microscope.Engine.Torch.Device.CPU))
-            d = model.Describe();
-        await Registry.RegisterAsync(d);
-        InceptionVersion = ModelRegistry.VersionOf(d);
+        var (d, version) = await RegisterZooDescriptorAsync("inceptionv1");
+        InceptionVersion = version;
         var existing = Db(db => db.Results.Count());
         var rows = new List<object?[]>();
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();

@@ -111,10 +111,9 @@ public static class DemoCommand
     /// safetensors beside it) under the spec's name; a slug needs nothing.</summary>
     private static (string Name, Dictionary<string, string?> Settings) UserModelSettings(string model)
     {
-        if (!model.EndsWith(ModelSpec.FileSuffix, StringComparison.OrdinalIgnoreCase)) return (model, []);
+        if (!ModelSpec.IsSpecPath(model)) return (model, []);
         var spec = ModelSpec.Read(model);
-        var weights = Path.GetFullPath(model[..^ModelSpec.FileSuffix.Length] + ".safetensors");
-        return (spec.Name, new() { [$"Models:Specs:{spec.Name}"] = Path.GetFullPath(model), [$"Models:Weights:{spec.Name}"] = weights });
+        return (spec.Name, new() { [$"Models:Specs:{spec.Name}"] = Path.GetFullPath(model), [$"Models:Weights:{spec.Name}"] = Path.GetFullPath(ModelSpec.WeightsBeside(model)) });
     }
 
     private static bool PortFree(int port)

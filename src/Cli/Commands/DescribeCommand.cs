@@ -24,8 +24,8 @@ public static class DescribeCommand
             else if (r.GetValue(weights) is string path) model.LoadWeights(new WeightsSource.File(path), Engine.Torch.Device.CPU);
             else if (slug == "demo") model.LoadWeights(new WeightsSource.Shipped(), Engine.Torch.Device.CPU);
             // A user's model: the weights beside its .model.json, when they are there.
-            else if (slug.EndsWith(ModelSpec.FileSuffix, StringComparison.OrdinalIgnoreCase) && File.Exists(slug[..^ModelSpec.FileSuffix.Length] + ".safetensors"))
-                model.LoadWeights(new WeightsSource.File(slug[..^ModelSpec.FileSuffix.Length] + ".safetensors"), Engine.Torch.Device.CPU);
+            else if (ModelSpec.IsSpecPath(slug) && File.Exists(ModelSpec.WeightsBeside(slug)))
+                model.LoadWeights(new WeightsSource.File(ModelSpec.WeightsBeside(slug)), Engine.Torch.Device.CPU);
             var d = model.Describe();
             if (r.GetValue(json))
             {

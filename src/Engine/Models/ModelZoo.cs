@@ -43,7 +43,7 @@ public static class ModelZoo
     {
         if (Factories.TryGetValue(name, out var f)) return f();
         if (Custom.TryGetValue(name, out var spec)) return new CustomModel(spec);
-        if (name.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return new CustomModel(ModelSpec.Read(name));
+        if (ModelSpec.IsSpecPath(name)) return new CustomModel(ModelSpec.Read(name));
         throw new UnknownNameException($"unknown model '{name}'{NameSuggestions.Format(name, Names)}; known: {string.Join(", ", Names)} (or the path of a {ModelSpec.FileSuffix} file)");
     }
 

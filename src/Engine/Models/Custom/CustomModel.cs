@@ -14,12 +14,10 @@ public sealed class CustomModel : VisionModel
 
     public CustomModel(ModelSpec spec)
     {
-        var problems = spec.Check();
-        if (problems.Count > 0) throw new InvalidDataException($"model spec '{spec.Source}' is not valid: {string.Join("; ", problems)}");
+        var channels = spec.Validated();
         Spec = spec;
         Preprocessing = spec.Preprocessing.ToPreprocessing();
         _outsideSweep = spec.Layers.Where(l => l.Op && !l.Sweep).Select(l => l.Name).ToHashSet(StringComparer.Ordinal);
-        var channels = LayerChannels.Of(spec).Channels;
         foreach (var l in spec.Layers)
         {
             var input = l.Input ?? "";

@@ -39,6 +39,13 @@ public sealed partial record ModelSpec
         WriteIndented = true,
     };
 
+    /// <summary>Whether a model argument is the path of a spec rather than a model's name.</summary>
+    public static bool IsSpecPath(string model) => model.EndsWith(FileSuffix, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Where a spec's weights lie: NAME.safetensors beside NAME.model.json
+    /// (tools/export_model.py writes both).</summary>
+    public static string WeightsBeside(string specPath) => specPath[..^FileSuffix.Length] + ".safetensors";
+
     public static ModelSpec Read(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"model spec '{path}' does not exist", path);
@@ -52,14 +59,23 @@ public sealed partial record ModelSpec
         catch (JsonException e) { throw new InvalidDataException($"model spec '{source}' is not valid: {e.Message}", e); }
         if (spec is null) throw new InvalidDataException($"model spec '{source}' is empty");
         spec = spec with { Source = source };
-        var problems = spec.Check();
-        if (problems.Count > 0) throw new InvalidDataException($"model spec '{source}' is not valid: {string.Join("; ", problems)}");
+        spec.Validated();
         return spec;
+    }
+
+    /// <summary>Each layer's output channels; a spec with problems throws, naming them all.</summary>
+    internal IReadOnlyDictionary<string, int> Validated()
+    {
+        var (problems, channels) = Inspect();
+        if (problems.Count > 0) throw new InvalidDataException($"model spec '{Source}' is not valid: {string.Join("; ", problems)}");
+        return channels!;
     }
 
     /// <summary>Everything wrong with the spec that can be seen without running it: format,
     /// names, layer types and fields, inputs that exist and come earlier, channel counts.</summary>
-    public IReadOnlyList<string> Check()
+    public IReadOnlyList<string> Check() => Inspect().Problems;
+
+    private (List<string> Problems, IReadOnlyDictionary<string, int>? Channels) Inspect()
     {
         var problems = new List<string>();
         if (Format != FormatName) problems.Add($"\"format\" is '{Format}', expected '{FormatName}'");
@@ -68,9 +84,11 @@ public sealed partial record ModelSpec
         if (InputSize is < 8 or > 4096) problems.Add($"\"inputSize\" {InputSize} is not between 8 and 4096");
         problems.AddRange(Preprocessing.Check());
         if (Layers.Count == 0) problems.Add("\"layers\" is empty");
-        if (problems.Count == 0) problems.AddRange(LayerChannels.Of(this).Problems);
+        if (problems.Count > 0) return (problems, null);
+        var layers = LayerChannels.Of(this);
+        problems.AddRange(layers.Problems);
         if (problems.Count == 0 && !Layers.Any(l => l.Op)) problems.Add("no layer is an op (\"op\": true): nothing would be visible");
-        return problems;
+        return (problems, layers.Channels);
     }
 }
 
