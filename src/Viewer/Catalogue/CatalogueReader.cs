@@ -17,8 +17,10 @@ public sealed record ModelVersion(ModelDescriptor Descriptor, string Version, Da
 public sealed record Coverage(string Op, string Technique, int Units);
 
 /// <summary>Which parameter set each unit of an op's grid shows; <c>Main</c> covers most units.</summary>
-/// <summary>Which parameter set each unit's grid cell shows, and when that result was rendered.</summary>
-public sealed record OpGrid(string? Main, IReadOnlyDictionary<int, string> HashByUnit, IReadOnlyDictionary<int, long> RenderedAtByUnit);
+public sealed record OpGrid(string? Main, IReadOnlyDictionary<int, GridCell> Cells);
+
+/// <summary>A grid cell's result: its parameter set and when it was rendered (the image URL's revision).</summary>
+public sealed record GridCell(string ParamsHash, long RenderedAt);
 
 /// <summary>Progress of one sweep by op and state, with its rate and failures.</summary>
 public sealed record SweepProgress(SweepRow Sweep, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> ByOp,
@@ -97,12 +99,11 @@ public sealed class CatalogueReader(FarmDb db)
         var pairs = await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && r.Technique == technique)
             .Select(r => new { r.Unit, r.ParamsHash, r.RenderedAt }).ToListAsync(cancel);
         var main = pairs.GroupBy(p => p.ParamsHash).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g => g.Key).FirstOrDefault();
-        var byUnit = new Dictionary<int, string>();
+        var byUnit = new Dictionary<int, GridCell>();
         foreach (var p in pairs)
-            if (!byUnit.TryGetValue(p.Unit, out var have) || (have != main && (p.ParamsHash == main || string.CompareOrdinal(p.ParamsHash, have) < 0)))
-                byUnit[p.Unit] = p.ParamsHash;
-        var renderedAt = pairs.Where(p => byUnit[p.Unit] == p.ParamsHash).ToDictionary(p => p.Unit, p => p.RenderedAt);
-        return new OpGrid(main, byUnit, renderedAt);
+            if (!byUnit.TryGetValue(p.Unit, out var have) || (have.ParamsHash != main && (p.ParamsHash == main || string.CompareOrdinal(p.ParamsHash, have.ParamsHash) < 0)))
+                byUnit[p.Unit] = new GridCell(p.ParamsHash, p.RenderedAt);
+        return new OpGrid(main, byUnit);
     }
 
     /// <summary>The newest result of an op-level technique (DeepDream, caricature), if any.</summary>

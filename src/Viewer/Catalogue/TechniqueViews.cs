@@ -2,8 +2,8 @@ using Microscope.Coordinator.Data;
 
 namespace Microscope.Viewer.Catalogue;
 
-/// <summary>One picture of a result: its object key and what it shows.</summary>
-/// <summary>One image of a result; <see cref="Revision"/> is when it was rendered (see Html.ObjectUrl).</summary>
+/// <summary>One picture of a result: its object key, what it shows, and when it was rendered
+/// (<see cref="Revision"/>, see Html.ObjectUrl).</summary>
 public sealed record ResultImage(string Key, string Caption, long? Revision = null);
 
 /// <summary>Which objects a result consists of, by technique (docs/techniques.md: the

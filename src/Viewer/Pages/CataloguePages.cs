@@ -108,17 +108,17 @@ public static class CataloguePages
             s.Append(t == technique ? $"<a href=\"{E(href)}\" aria-current=\"page\">{E(t)}</a> " : $"<a href=\"{E(href)}\">{E(t)}</a> ");
         }
         s.Append("</nav>");
-        s.Append($"<p>{grid.HashByUnit.Count} of {op.Channels} units have a {E(technique)} result")
+        s.Append($"<p>{grid.Cells.Count} of {op.Channels} units have a {E(technique)} result")
             .Append(grid.Main is null ? "." : $"; shown with parameters <code>{E(grid.Main)}</code> where rendered with them.")
             .Append($"</p><ul class=\"grid\" aria-labelledby=\"units-heading\" data-technique=\"{E(technique)}\">");
         for (var u = 0; u < op.Channels; u++)
         {
             var href = LinkResolver.Href(new Target(d.Name, op.Name, u), pin);
             s.Append($"<li data-unit=\"{u}\"><a href=\"{E(href)}\">");
-            if (grid.HashByUnit.TryGetValue(u, out var hash))
+            if (grid.Cells.TryGetValue(u, out var cell))
             {
-                var key = TechniqueViews.GridImageKey(d.Name, m.Version, op.Name, u, technique, hash);
-                s.Append($"<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"{E(ObjectUrl(key, grid.RenderedAtByUnit[u]))}\" alt=\"{E(TechniqueViews.Alt(d.Name, op.Name, u, technique))}\">");
+                var key = TechniqueViews.GridImageKey(d.Name, m.Version, op.Name, u, technique, cell.ParamsHash);
+                s.Append($"<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"{E(ObjectUrl(key, cell.RenderedAt))}\" alt=\"{E(TechniqueViews.Alt(d.Name, op.Name, u, technique))}\">");
             }
             else s.Append($"<span class=\"empty\" role=\"img\" aria-label=\"unit {u}: no {E(technique)} result yet\"></span>");
             s.Append($"<span class=\"label\">{u}</span></a></li>");
