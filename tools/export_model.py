@@ -28,7 +28,7 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
-from mslayout import write_safetensors  # noqa: E402
+from mslayout import load_state_dict, write_safetensors  # noqa: E402
 
 FORMAT = "microscope-model/1"
 PREPROCESSING = {
@@ -63,8 +63,9 @@ def _module_layer(m, name):
                 "stride": _square(m.stride, "stride", name), "padding": _square(m.padding, "padding", name),
                 "groups": m.groups, "bias": m.bias is not None}
     if isinstance(m, nn.Linear):
-        return {"type": "linear", "in": m.in_features, "out": m.out_features, "bias": True} if m.bias is not None \
-            else _raise(f"{name}: a Linear without bias is not supported")
+        if m.bias is None:
+            raise Unsupported(f"{name}: a Linear without bias is not supported")
+        return {"type": "linear", "in": m.in_features, "out": m.out_features, "bias": True}
     if isinstance(m, nn.BatchNorm2d):
         if not m.track_running_stats:
             raise Unsupported(f"{name}: batch norm without running statistics")
@@ -90,10 +91,6 @@ def _module_layer(m, name):
     if isinstance(m, (nn.Dropout, nn.Dropout2d, nn.Identity, nn.Flatten)):
         return None
     raise Unsupported(f"{name}: {type(m).__name__} is not a layer Microscope runs")
-
-
-def _raise(message):
-    raise Unsupported(message)
 
 
 def _function_layer(node):
@@ -208,7 +205,7 @@ def main():
     p.add_argument("factory", help="FILE.py:FACTORY returning the nn.Module")
     p.add_argument("--name", required=True, help="the model's slug in Microscope (lower-case letters, digits, _ and -)")
     p.add_argument("--input-size", type=int, required=True, help="the input's side in pixels")
-    p.add_argument("--weights", help="a state dict (.pth/.pt, or a checkpoint holding 'state_dict'); default: the module's own")
+    p.add_argument("--weights", help="a state dict (.pth/.pt, a checkpoint holding 'state_dict', or .safetensors); default: the module's own")
     p.add_argument("--preprocessing", default="imagenet", choices=sorted(PREPROCESSING))
     p.add_argument("--dataset", default="", help="what it was trained on (shown in the viewer)")
     p.add_argument("--ops", help="comma-separated layer names to show (default: conv, linear, sum and concat outputs)")
@@ -216,9 +213,7 @@ def main():
     a = p.parse_args()
     module = _load(a.factory)
     if a.weights:
-        state = torch.load(a.weights, map_location="cpu")
-        state = state.get("state_dict", state) if isinstance(state, dict) else state.state_dict()
-        module.load_state_dict({k.removeprefix("module."): v for k, v in state.items()})
+        module.load_state_dict({k: torch.from_numpy(v.copy()) for k, v in load_state_dict(a.weights).items()})
     try:
         spec, tensors, _ = export(module, a.name, a.input_size, PREPROCESSING[a.preprocessing],
                                   a.ops.split(",") if a.ops else None, a.dataset)
