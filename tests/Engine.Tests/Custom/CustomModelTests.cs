@@ -120,23 +120,22 @@ public class CustomModelTests
     }
 
     [Theory]
-    [InlineData("\"format\": \"microscope-model/2\"", "\"format\" is 'microscope-model/2'")]
-    [InlineData("\"name\": \"My Net\"", "\"name\" 'My Net' must be 1-64 lower-case letters")]
-    [InlineData("\"strid\": 2", "strid")]
-    [InlineData("\"type\": \"gelu\"", "layer 'x': unknown type 'gelu'; known: conv, linear")]
-    [InlineData("\"input\": \"conv9\"", "layer 'x': input 'conv9' is not an earlier layer")]
-    [InlineData("\"in\": 4", "layer 'x': \"in\" is 4 but its input 'conv1' has 16 channels")]
-    [InlineData("\"groups\": 3", "layer 'x': 3 groups do not divide 16 input and 8 output channels")]
-    [InlineData("\"name\": \"conv1\"", "layer 'conv1': the name is used twice")]
-    [InlineData("\"name\": \"a/b\"", "layer 'a/b': a name must be non-empty, without '/'")]
-    public void A_bad_spec_is_refused_with_the_problem_named(string change, string message)
+    [InlineData("model", "\"format\": \"microscope-model/2\"", "\"format\" is 'microscope-model/2'")]
+    [InlineData("model", "\"name\": \"My Net\"", "\"name\" 'My Net' must be 1-64 lower-case letters")]
+    [InlineData("layer x", "\"strid\": 2", "strid")]
+    [InlineData("layer x", "\"type\": \"gelu\"", "layer 'x': unknown type 'gelu'; known: conv, linear")]
+    [InlineData("layer x", "\"input\": \"conv9\"", "layer 'x': input 'conv9' is not an earlier layer")]
+    [InlineData("layer x", "\"in\": 4", "layer 'x': \"in\" is 4 but its input 'conv1' has 16 channels")]
+    [InlineData("layer x", "\"groups\": 3", "layer 'x': 3 groups do not divide 16 input and 8 output channels")]
+    [InlineData("layer x", "\"name\": \"conv1\"", "layer 'conv1': the name is used twice")]
+    [InlineData("layer x", "\"name\": \"a/b\"", "layer 'a/b': a name must be non-empty, without '/'")]
+    public void A_bad_spec_is_refused_with_the_problem_named(string changed, string change, string message)
     {
         // A valid two-layer spec with one field of layer 'x' (or of the model) changed.
-        var layerChange = !change.StartsWith("\"format\"", StringComparison.Ordinal) && !(change.StartsWith("\"name\": \"My", StringComparison.Ordinal));
         var x = new Dictionary<string, string> { ["name"] = "\"x\"", ["type"] = "\"conv\"", ["input"] = "\"conv1\"", ["out"] = "8", ["kernel"] = "3", ["op"] = "true" };
         var top = new Dictionary<string, string> { ["format"] = "\"microscope-model/1\"", ["name"] = "\"mynet\"", ["inputSize"] = "32" };
         var (key, value) = (change[1..change.IndexOf('"', 1)], change[(change.IndexOf(':') + 1)..].Trim());
-        (layerChange ? x : top)[key] = value;
+        (changed == "model" ? top : x)[key] = value;
         static string Obj(Dictionary<string, string> d) => "{" + string.Join(", ", d.Select(p => $"\"{p.Key}\": {p.Value}")) + "}";
         top["layers"] = $"[{{\"name\": \"conv1\", \"type\": \"conv\", \"input\": \"input\", \"out\": 16, \"kernel\": 3}}, {Obj(x)}]";
         var e = Assert.Throws<InvalidDataException>(() => ModelSpec.Parse(Obj(top), "mynet.model.json"));
