@@ -25,5 +25,7 @@ for trx in "$results"/*.trx; do
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 done
 if ((passed == 0 && failed == 0)); then failed=1; fi
+# Name each failed test and the start of its message, so the end of the log says what broke.
+if ((failed > 0)); then python3 scripts/failed-tests.py "$results"/*.trx; fi
 echo "$passed passed, $failed failed"
 ((failed == 0 && status == 0))

@@ -126,6 +126,9 @@ public sealed record SweepRequest
     public bool Force { get; init; }
     /// <summary>Units per work packet; the coordinator's default (32) when absent.</summary>
     public int? PacketSize { get; init; }
+    /// <summary>Expand the sweep but send nothing until it is resumed (to check its size and
+    /// ETA first, or to start it later).</summary>
+    public bool Paused { get; init; }
 }
 
 /// <summary>The body of POST /api/renders: one unit, on the priority lane.</summary>

@@ -117,21 +117,36 @@ public class InMemoryFarmTests
         {
             ["Coordinator:PacketSize"] = "4", ["Coordinator:MaxInFlightPackets"] = "1",
         });
-        var request = new { model = "demo", ops = new[] { "conv2" }, techniques = new[] { "channel" }, parameters = new { steps = 8, size = 32 } };
+        // Created paused: expanded, but not one packet leaves until it is resumed.
+        var request = new { model = "demo", ops = new[] { "conv2" }, techniques = new[] { "channel" }, parameters = new { steps = 8, size = 32 }, paused = true };
         var id = await farm.SweepAsync(request);
-        var paused = await (await farm.Http.PostAsync($"/api/sweeps/{id}/pause", null)).Content.ReadFromJsonAsync<SweepStatus>(InProcessFarm.Web);
-        Assert.Equal("paused", paused!.State);
-        await Task.Delay(1500);
-        Assert.True(farm.Db(db => db.Packets.Count(p => p.SweepId == id && p.State == PacketStates.Pending)) >= 6);
-        await farm.Http.PostAsync($"/api/sweeps/{id}/resume", null);
+        await Task.Delay(1000);
+        var held = await farm.StatusAsync(id);
+        Assert.Equal(("paused", 32), (held.State, held.Counts["pending"]));
+        Assert.Equal(8, farm.Db(db => db.Packets.Count(p => p.SweepId == id && p.State == PacketStates.Pending)));
+        var resumed = await (await farm.Http.PostAsync($"/api/sweeps/{id}/resume", null)).Content.ReadFromJsonAsync<SweepStatus>(InProcessFarm.Web);
+        Assert.Equal("active", resumed!.State);
         Assert.Equal("done", (await farm.WaitAsync(id, Patience)).State);
 
-        var second = await farm.SweepAsync(request with { parameters = new { steps = 9, size = 32 } });
+        // Paused while a packet renders: that packet finishes, nothing more is sent.
+        // Packets here take about a second each (hundreds of steps), far longer than the
+        // HTTP round trip between seeing one run and pausing.
+        var slow = request with { parameters = new { steps = 400, size = 32 }, paused = false };
+        var second = await farm.SweepAsync(slow);
+        await farm.WaitAsync(second, Patience, s => s.Counts["running"] > 0);
+        var paused = await (await farm.Http.PostAsync($"/api/sweeps/{second}/pause", null)).Content.ReadFromJsonAsync<SweepStatus>(InProcessFarm.Web);
+        Assert.Equal("paused", paused!.State);
+        var settled = await farm.WaitAsync(second, Patience, s => s.Counts["queued"] + s.Counts["running"] == 0);
+        Assert.InRange(settled.Counts["done"], 4, 8);
+        await Task.Delay(1000);
+        Assert.Equal(settled.Counts["done"], (await farm.StatusAsync(second)).Counts["done"]);
+
+        // Cancelled (from paused): every unsent tuple is cancelled, the rendered ones are kept.
         var cancelled = await (await farm.Http.PostAsync($"/api/sweeps/{second}/cancel", null)).Content.ReadFromJsonAsync<SweepStatus>(InProcessFarm.Web);
         Assert.Equal("cancelled", cancelled!.State);
-        var final = await farm.WaitAsync(second, Patience, s => s.Counts["pending"] + s.Counts["queued"] + s.Counts["running"] == 0);
-        Assert.True(final.Counts["cancelled"] >= 24, JsonSerializer.Serialize(final));
-        Assert.Equal(32, final.Counts["cancelled"] + final.Counts["done"]);
+        Assert.Equal((settled.Counts["done"], 32 - settled.Counts["done"]), (cancelled.Counts["done"], cancelled.Counts["cancelled"]));
+        using var resumeCancelled = await farm.Http.PostAsync($"/api/sweeps/{second}/resume", null);
+        Assert.Equal(HttpStatusCode.Conflict, resumeCancelled.StatusCode);
     }
 
     [Fact]

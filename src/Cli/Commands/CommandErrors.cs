@@ -20,5 +20,16 @@ public static class CommandErrors
             Console.Error.WriteLine($"error: {e.Message}");
             return UsageError;
         }
+        catch (HttpRequestException e)
+        {
+            // A coordinator that is down or mistyped (sweep): the message names host and port.
+            Console.Error.WriteLine($"error: cannot reach the coordinator: {e.Message}");
+            return UsageError;
+        }
+        catch (TaskCanceledException e) when (e.InnerException is TimeoutException)
+        {
+            Console.Error.WriteLine($"error: the coordinator did not answer in time: {e.Message}");
+            return UsageError;
+        }
     }
 }

@@ -150,10 +150,11 @@ public static class SweepCommand
         var seed = new Option<int>("--seed") { Description = "random seed" };
         var packetSize = new Option<int?>("--packet-size") { Description = "units per work packet (default: the coordinator's)" };
         var force = new Option<bool>("--force") { Description = "render again what already exists with these parameters" };
+        var paused = new Option<bool>("--paused") { Description = "expand the sweep but send nothing until it is resumed (POST /api/sweeps/{id}/resume, or the viewer's sweeps page)" };
         var follow = new Option<bool>("--follow") { Description = "show progress until the sweep finishes" };
         var command = new Command("sweep", "Start a sweep on a running coordinator.")
         {
-            coordinator, model, version, ops, techniques, steps, size, seed, packetSize, force, follow,
+            coordinator, model, version, ops, techniques, steps, size, seed, packetSize, force, paused, follow,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -167,8 +168,9 @@ public static class SweepCommand
                 Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size), Seed = r.GetValue(seed) },
                 PacketSize = r.GetValue(packetSize),
                 Force = r.GetValue(force),
+                Paused = r.GetValue(paused),
             }).GetAwaiter().GetResult();
-            Console.WriteLine($"sweep {accepted.Id}: {accepted.Total} tuples ({accepted.Reused} already rendered)");
+            Console.WriteLine($"sweep {accepted.Id}: {accepted.Total} tuples ({accepted.Reused} already rendered){(r.GetValue(paused) ? ", paused" : "")}");
             if (!r.GetValue(follow)) return 0;
             var status = FarmClient.Follow(http, accepted.Id, $"{r.GetValue(model)} sweep", accepted.Total);
             Console.WriteLine(FarmClient.Summary(status));

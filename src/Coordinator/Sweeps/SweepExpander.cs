@@ -19,7 +19,7 @@ namespace Microscope.Coordinator.Sweeps;
 public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOptions options, TimeProvider clock)
 {
     public sealed record Plan(ModelDescriptor Model, IReadOnlyList<OpInfo> Ops, IReadOnlyList<string> Techniques,
-        RenderSettings Parameters, int PacketSize, bool Force, int Priority, string Kind, IReadOnlyList<int>? Units);
+        RenderSettings Parameters, int PacketSize, bool Force, int Priority, string Kind, IReadOnlyList<int>? Units, bool Paused = false);
 
     public async Task<Plan> ValidateSweepAsync(SweepRequest request, CancellationToken cancel)
     {
@@ -44,7 +44,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
             if (total > options.MaxTuplesPerSweep) errors["ops"] = [$"the sweep has {total} tuples, more than the limit {options.MaxTuplesPerSweep}"];
         }
         if (errors.Count > 0) throw new ApiProblem(422, "invalid sweep", errors);
-        return new Plan(model!, ops, techniques, parameters!, packetSize, request.Force, 0, "sweep", null);
+        return new Plan(model!, ops, techniques, parameters!, packetSize, request.Force, 0, "sweep", null, request.Paused);
     }
 
     public async Task<Plan> ValidateRenderAsync(RenderRequest request, CancellationToken cancel)
@@ -161,7 +161,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         {
             Id = Guid.NewGuid(),
             Kind = plan.Kind,
-            State = SweepStates.Active,
+            State = plan.Paused ? SweepStates.Paused : SweepStates.Active,
             Model = name,
             Version = version,
             OpsJson = JsonSerializer.Serialize(plan.Ops.Select(o => o.Name)),

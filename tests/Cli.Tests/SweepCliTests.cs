@@ -1,0 +1,60 @@
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microscope.Contracts;
+using Microscope.Coordinator;
+using Microsoft.Extensions.Configuration;
+
+namespace Microscope.Cli.Tests;
+
+/// <summary>`microscope sweep` against a coordinator (in this process, in-memory transport,
+/// SQLite, no worker, so a sweep stays where the CLI left it).</summary>
+public class SweepCliTests
+{
+    [Fact]
+    public async Task A_paused_sweep_is_expanded_and_sends_nothing_and_bad_input_is_named()
+    {
+        var dir = Directory.CreateTempSubdirectory("ms-sweep-").FullName;
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Transport:Kind"] = "InMemory",
+            ["Database:Provider"] = "Sqlite",
+            ["Database:ConnectionString"] = $"Data Source={Path.Combine(dir, "farm.db")}",
+            ["Storage:Kind"] = "Folder",
+            ["Storage:Folder"] = Path.Combine(dir, "objects"),
+            ["Coordinator:Urls"] = "http://127.0.0.1:0",
+            ["Serilog:MinimumLevel:Default"] = "Warning",
+        }).Build();
+        var app = CoordinatorHost.Build(config);
+        await app.StartAsync();
+        try
+        {
+            var url = CoordinatorHost.Address(app);
+            var r = CliRunner.Run("sweep", "-c", url, "--model", "demo", "--op", "conv1", "--op", "conv2", "-t", "channel", "--paused");
+            Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+            var line = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"sweep ([0-9a-f-]{36}): (\d+) tuples \(0 already rendered\), paused");
+            Assert.True(line.Success, r.Stdout);
+            Assert.Equal("48", line.Groups[2].Value);   // conv1 16 + conv2 32 units
+
+            using var http = new HttpClient { BaseAddress = new Uri(url) };
+            await Task.Delay(500);   // a dispatcher tick
+            var status = await http.GetFromJsonAsync<SweepStatus>($"/api/sweeps/{line.Groups[1].Value}", new JsonSerializerOptions(JsonSerializerDefaults.Web));
+            Assert.Equal(("paused", 48, 0), (status!.State, status.Counts["pending"], status.Counts["queued"]));
+
+            var bad = CliRunner.Run("sweep", "-c", url, "--model", "demo", "--op", "conv9");
+            Assert.NotEqual(0, bad.ExitCode);
+            Assert.Contains("error: the coordinator refused the sweep (422)", bad.Stderr);
+            Assert.Contains("conv9", bad.Stderr);
+            var missing = CliRunner.Run("sweep", "-c", "http://127.0.0.1:9", "--model", "demo");
+            Assert.Equal(2, missing.ExitCode);
+            Assert.Contains("error: cannot reach the coordinator: Connection refused (127.0.0.1:9)", missing.Stderr);
+            Assert.DoesNotContain("   at ", missing.Stderr);
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
