@@ -210,16 +210,66 @@ public static class ManifestChecks
         }
         // In-cluster addresses the services are given resolve to a Service and one of its ports.
         foreach (var service in ServiceSettings.All)
-            foreach (var (variable, (value, _)) in ProvidedVariables(overlay, service, problems))
-                foreach (var (host, port) in Addresses(value))
-                {
-                    if (host.Contains('.', StringComparison.Ordinal) || host is "localhost" or "0.0.0.0" || IPv4(host)) continue;
-                    var target = overlay.Find("Service", host);
-                    if (target is null) problems.Add($"{overlay.Name}: {service.Name}'s {variable} names host '{host}', which is not a Service");
-                    else if (port is not null && !Maps(At(target.Body, "spec", "ports")).Any(p => StrAt(p, "port") == port))
-                        problems.Add($"{overlay.Name}: {service.Name}'s {variable} uses port {port} of Service {host}, which it does not have");
-                }
+            foreach (var (variable, host, port) in InClusterAddresses(overlay, service, problems))
+            {
+                var target = overlay.Find("Service", host);
+                if (target is null) problems.Add($"{overlay.Name}: {service.Name}'s {variable} names host '{host}', which is not a Service");
+                else if (port is not null && !Maps(At(target.Body, "spec", "ports")).Any(p => StrAt(p, "port") == port))
+                    problems.Add($"{overlay.Name}: {service.Name}'s {variable} uses port {port} of Service {host}, which it does not have");
+            }
         return problems;
+    }
+
+    /// <summary>The hosts without a domain (in-cluster Service names) in a service's settings.</summary>
+    private static IEnumerable<(string Variable, string Host, string? Port)> InClusterAddresses(RenderedOverlay overlay, FarmService service, List<string> problems) =>
+        from provided in ProvidedVariables(overlay, service, problems)
+        from address in Addresses(provided.Value.Value)
+        where !(address.Host.Contains('.', StringComparison.Ordinal) || address.Host is "localhost" or "0.0.0.0" || IPv4(address.Host))
+        select (provided.Key, address.Host, address.Port);
+
+    /// <summary>The coordinator's API, which has no authentication of its own, is closed by a
+    /// NetworkPolicy; and every in-cluster address a service is given is still open to that
+    /// service's pods under the policies that select the Service's pods.</summary>
+    public static List<string> NetworkPolicies(RenderedOverlay overlay)
+    {
+        var problems = new List<string>();
+        var policies = overlay.OfKind("NetworkPolicy").Where(p => Seq(At(p.Body, "spec", "policyTypes")).Contains("Ingress")).ToList();
+        var coordinator = overlay.Find("Deployment", ServiceSettings.Get("coordinator").WorkloadName);
+        if (coordinator is not null && !policies.Any(p => Selects(At(p.Body, "spec", "podSelector"), Kustomize.PodLabels(coordinator))))
+            problems.Add($"{overlay.Name}: no NetworkPolicy limits who may call the coordinator's API, which has no authentication of its own");
+        foreach (var client in ServiceSettings.All)
+        {
+            var clientLabels = overlay.Find(client.WorkloadKind, client.WorkloadName) is { } w ? Kustomize.PodLabels(w) : null;
+            foreach (var (variable, host, port) in InClusterAddresses(overlay, client, problems))
+            {
+                if (overlay.Find("Service", host) is not { } service) continue;   // Networking reports it
+                var selector = Map(At(service.Body, "spec", "selector")) ?? [];
+                var servicePort = Maps(At(service.Body, "spec", "ports")).FirstOrDefault(p => port is null || StrAt(p, "port") == port);
+                var targetPort = StrAt(servicePort, "targetPort") ?? StrAt(servicePort, "port");
+                foreach (var pods in overlay.Objects.Where(o => Kustomize.PodLabels(o) is { } l && selector.Count > 0 && Selects(new Dictionary<object, object?> { ["matchLabels"] = selector }, l)))
+                {
+                    var guarding = policies.Where(p => Selects(At(p.Body, "spec", "podSelector"), Kustomize.PodLabels(pods))).ToList();
+                    if (guarding.Count == 0) continue;
+                    var portNames = Kustomize.Containers(pods).SelectMany(c => Maps(c.GetValueOrDefault("ports")))
+                        .Where(p => StrAt(p, "name") == targetPort || StrAt(p, "containerPort") == targetPort)
+                        .SelectMany(p => new[] { StrAt(p, "name"), StrAt(p, "containerPort") }).OfType<string>().Append(targetPort).ToHashSet();
+                    var admitted = guarding.SelectMany(p => Maps(At(p.Body, "spec", "ingress"))).Any(rule =>
+                        (At(rule, "from") is null || Maps(At(rule, "from")).Any(peer => At(peer, "namespaceSelector") is null && At(peer, "ipBlock") is null && Selects(At(peer, "podSelector"), clientLabels)))
+                        && (At(rule, "ports") is null || Maps(At(rule, "ports")).Any(p => portNames.Contains(StrAt(p, "port") ?? ""))));
+                    if (!admitted)
+                        problems.Add($"{overlay.Name}: {client.Name}'s {variable} calls {host}:{port ?? targetPort}, but the NetworkPolicies on {pods} do not admit the {client.Name}'s pods");
+                }
+            }
+        }
+        return problems;
+    }
+
+    /// <summary>Whether a label selector (matchLabels only; an empty one selects every pod) selects these labels.</summary>
+    private static bool Selects(object? selector, Dictionary<object, object?>? labels)
+    {
+        if (labels is null) return false;
+        if (At(selector, "matchExpressions") is not null) throw new NotSupportedException("matchExpressions in a selector: teach ManifestChecks.Selects to read them");
+        return (Map(At(selector, "matchLabels")) ?? []).All(kv => Equals(labels.GetValueOrDefault(kv.Key), kv.Value));
     }
 
     private static bool IPv4(string host) => System.Net.IPAddress.TryParse(host, out _);

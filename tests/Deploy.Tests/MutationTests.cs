@@ -209,4 +209,30 @@ public sealed class MutationTests
         Assert.Equal("x:1", containers[0]["image"]);
         Assert.Equal(["run"], Seq(containers[0]["args"]));
     }
+
+    [Fact]
+    public void A_coordinator_api_open_to_every_pod_is_caught()
+    {
+        var overlay = Prod();
+        overlay.Objects.RemoveAll(o => o.Kind == "NetworkPolicy" && o.Name == "coordinator-api");
+        Assert.Contains(ManifestChecks.NetworkPolicies(overlay), p => p.Contains("no NetworkPolicy limits who may call the coordinator", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_network_policy_that_shuts_out_the_viewer_is_caught()
+    {
+        var overlay = Prod();
+        var from = Maps(At(overlay.Get("NetworkPolicy", "coordinator-api").Body, "spec", "ingress")).Single()["from"];
+        Map(At(Maps(from).Single(), "podSelector", "matchLabels"))!["app.kubernetes.io/name"] = "worker";
+        Assert.Contains(ManifestChecks.NetworkPolicies(overlay), p => p.Contains("viewer's MICROSCOPE_VIEWER__COORDINATOR calls coordinator:5080", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_network_policy_on_the_wrong_port_is_caught()
+    {
+        var overlay = Prod();
+        var rule = Maps(At(overlay.Get("NetworkPolicy", "coordinator-api").Body, "spec", "ingress")).Single();
+        Maps(rule["ports"]).Single()["port"] = "metrics";
+        Assert.Contains(ManifestChecks.NetworkPolicies(overlay), p => p.Contains("do not admit the viewer's pods", StringComparison.Ordinal));
+    }
 }

@@ -30,6 +30,10 @@ public sealed class OverlayTests
     public void Ports_service_names_and_addresses_agree(string overlay) => Assert.Empty(ManifestChecks.Networking(Overlay(overlay)));
 
     [Theory, MemberData(nameof(Overlays))]
+    public void Only_the_viewer_may_call_the_coordinator_api_and_every_address_stays_reachable(string overlay) =>
+        Assert.Empty(ManifestChecks.NetworkPolicies(Overlay(overlay)));
+
+    [Theory, MemberData(nameof(Overlays))]
     public void Keda_scales_the_worker_on_the_queue_it_consumes_through_the_management_api(string overlay) =>
         Assert.Empty(ManifestChecks.Scaling(Overlay(overlay), FarmCode.ConsumedQueues, FarmCode.WorkQueue));
 
