@@ -205,9 +205,11 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     {
         var (http, iso, env) = await CoordinatorAsync("killed", new() { ["MICROSCOPE_COORDINATOR__PACKETSIZE"] = "16" });
         var a = await WorkerAsync("worker-a", env);
-        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv3" }, techniques = new[] { "channel" }, parameters = new { steps = 150, size = 32 } });
+        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv3" }, techniques = new[] { "channel" }, parameters = new { steps = 300, size = 32 } });
 
         // Wait until worker A is rendering a packet and has reported progress, then kill it.
+        // 300 steps: a packet takes seconds (about 4 s on the 2-core CI machine), well past
+        // the half second between seeing it run and the kill.
         var deadline = DateTime.UtcNow.AddMinutes(2);
         Guid victim;
         while (true)
