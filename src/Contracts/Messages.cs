@@ -43,16 +43,23 @@ public sealed record PacketStarted
     public required Guid PacketId { get; init; }
     public required string WorkerId { get; init; }
     public required int Attempt { get; init; }
+    /// <summary>The RenderWork.Dispatch being rendered (0 from workers older than this field:
+    /// accepted for any dispatch).</summary>
+    public int Dispatch { get; init; }
     public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
 }
 
-/// <summary>Sent every few seconds while a packet renders: the reaper leaves it alone.</summary>
+/// <summary>Sent every few seconds while a packet renders: the reaper leaves it alone while
+/// StepsDone advances.</summary>
 public sealed record PacketHeartbeat
 {
     public int SchemaVersion { get; init; } = Queues.SchemaVersion;
     public required Guid PacketId { get; init; }
     public required string WorkerId { get; init; }
+    /// <summary>Optimisation steps (or their equivalent for op jobs) done so far in this packet.</summary>
     public int StepsDone { get; init; }
+    /// <summary>As in PacketStarted: a heartbeat of an older dispatch is ignored.</summary>
+    public int Dispatch { get; init; }
     public DateTimeOffset At { get; init; } = DateTimeOffset.UtcNow;
 }
 

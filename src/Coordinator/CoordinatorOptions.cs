@@ -17,6 +17,10 @@ public sealed class CoordinatorOptions : IValidatedOptions
     public int DispatchIntervalMs { get; set; } = 500;
     /// <summary>A running packet without a heartbeat for this long goes back to the queue.</summary>
     public int LeaseSeconds { get; set; } = 120;
+    /// <summary>A running packet whose heartbeats report no new step for this long (a hung
+    /// render) goes back to the queue; 0 turns this off. Longer than the slowest step and
+    /// than loading the largest model.</summary>
+    public int StallSeconds { get; set; } = 600;
     public int ReaperIntervalSeconds { get; set; } = 10;
     /// <summary>Largest accepted request body (bytes).</summary>
     public long MaxBodyBytes { get; set; } = 64 * 1024;
@@ -38,6 +42,7 @@ public sealed class CoordinatorOptions : IValidatedOptions
         if (MaxInFlightPackets < 1) problems.Add("MaxInFlightPackets must be at least 1");
         if (DispatchIntervalMs < 10) problems.Add("DispatchIntervalMs must be at least 10");
         if (LeaseSeconds < 1) problems.Add("LeaseSeconds must be at least 1");
+        if (StallSeconds < 0) problems.Add("StallSeconds must be 0 (off) or more");
         if (ReaperIntervalSeconds < 1) problems.Add("ReaperIntervalSeconds must be at least 1");
         if (MaxBodyBytes < 1024) problems.Add("MaxBodyBytes must be at least 1024");
         if (MaxTuplesPerSweep < 1) problems.Add("MaxTuplesPerSweep must be at least 1");

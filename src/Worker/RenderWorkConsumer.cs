@@ -34,13 +34,13 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         // (within the host's shutdown timeout); a killed process hands it back through the broker.
         using var lease = await gate.EnterAsync(Priority, context.CancellationToken);
         var attempt = context.GetRetryAttempt() + context.GetRedeliveryCount() + 1;
-        await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt });
+        await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt, Dispatch = work.Dispatch });
         logger.LogInformation("rendering {Model}/{Op} {Technique} x{Units}, {Steps} steps at {Size} px (attempt {Attempt}, dispatch {Dispatch})",
             work.Model, work.Op, work.Technique, work.Units.Count, work.Parameters.Steps, work.Parameters.Size, attempt, work.Dispatch);
 
         var steps = 0;
         using var stopHeartbeat = new CancellationTokenSource();
-        var heartbeat = Heartbeat(context, work.PacketId, workerId, () => Volatile.Read(ref steps), stopHeartbeat.Token);
+        var heartbeat = Heartbeat(context, work, workerId, () => Volatile.Read(ref steps), stopHeartbeat.Token);
         var started = System.Diagnostics.Stopwatch.StartNew();
         try
         {
@@ -84,13 +84,13 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         });
     }
 
-    private async Task Heartbeat(ConsumeContext context, Guid packetId, string workerId, Func<int> steps, CancellationToken stop)
+    private async Task Heartbeat(ConsumeContext context, RenderWork work, string workerId, Func<int> steps, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.HeartbeatSeconds));
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
-                await context.Publish(new PacketHeartbeat { PacketId = packetId, WorkerId = workerId, StepsDone = steps() }, stop);
+                await context.Publish(new PacketHeartbeat { PacketId = work.PacketId, WorkerId = workerId, StepsDone = steps(), Dispatch = work.Dispatch }, stop);
         }
         catch (OperationCanceledException)
         {

@@ -69,6 +69,9 @@ public static class ManifestChecks
         if (int.TryParse(heartbeat, NumberStyles.None, CultureInfo.InvariantCulture, out var beat) && int.TryParse(lease, NumberStyles.None, CultureInfo.InvariantCulture, out var leaseSeconds)
             && beat * 4 > leaseSeconds)
             problems.Add($"{overlay.Name}: Worker:HeartbeatSeconds {beat} is not well under Coordinator:LeaseSeconds {leaseSeconds} (at least 4 heartbeats per lease)");
+        var stall = ProvidedVariables(overlay, ServiceSettings.Get("coordinator"), problems).GetValueOrDefault("MICROSCOPE_COORDINATOR__STALLSECONDS").Value;
+        if (beat > 0 && int.TryParse(stall, NumberStyles.None, CultureInfo.InvariantCulture, out var stallSeconds) && stallSeconds > 0 && beat * 4 > stallSeconds)
+            problems.Add($"{overlay.Name}: Worker:HeartbeatSeconds {beat} is not well under Coordinator:StallSeconds {stallSeconds} (progress is seen only in heartbeats)");
         return problems;
     }
 

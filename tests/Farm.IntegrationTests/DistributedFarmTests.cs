@@ -364,16 +364,26 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     {
         var iso = await servers.IsolateAsync("migrate");
         var env = new Dictionary<string, string>(servers.Environment(iso));
-        using (var first = FarmProcess.Start("migrate-1", env, "migrate"))
-        {
-            Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromMinutes(2)));
-            await first.WaitForLineAsync(new("applied 1 migration"), TimeSpan.FromSeconds(5));
-        }
+        // A farm's database from before the later migrations: schema 1, with rows in it.
+        var initial = Microscope.Coordinator.Data.Migrations.All[0];
         await using (var pg = new NpgsqlConnection(iso.Postgres))
         {
             await pg.OpenAsync();
-            await using var cmd = new NpgsqlCommand("INSERT INTO models VALUES ('kept', 'v1', '{}', 1, 0)", pg);
+            await using var cmd = new NpgsqlCommand($"""
+                CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL);
+                {initial.Sql}
+                INSERT INTO schema_migrations VALUES ({initial.Version}, 'initial schema', 0);
+                INSERT INTO models VALUES ('kept', 'v1', '[]', 1, 0);
+                INSERT INTO packets (id, sweep_id, op, technique, priority, seq, state, unit_count, dispatches, created_at)
+                    VALUES ('old-packet', 'old-sweep', 'conv1', 'channel', 0, 0, 'pending', 4, 0, 0);
+                """, pg);
             await cmd.ExecuteNonQueryAsync();
+        }
+        var later = Microscope.Coordinator.Data.Migrations.All.Count - 1;
+        using (var first = FarmProcess.Start("migrate-1", env, "migrate"))
+        {
+            Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromMinutes(2)));
+            await first.WaitForLineAsync(new($"applied {later} migration"), TimeSpan.FromSeconds(5));
         }
         using (var second = FarmProcess.Start("migrate-2", env, "migrate"))
         {
@@ -383,8 +393,10 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         await using (var pg = new NpgsqlConnection(iso.Postgres))
         {
             await pg.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT count(*) FROM models WHERE name = 'kept'", pg);
-            Assert.Equal(1L, (long)(await cmd.ExecuteScalarAsync())!);
+            await using var cmd = new NpgsqlCommand("SELECT (SELECT count(*) FROM models WHERE name = 'kept'), (SELECT steps_done FROM packets WHERE id = 'old-packet'), (SELECT count(*) FROM schema_migrations)", pg);
+            await using var reader = await cmd.ExecuteReaderAsync();
+            await reader.ReadAsync();
+            Assert.Equal((1L, 0, (long)later + 1), (reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2)));
         }
     }
 }

@@ -150,6 +150,57 @@ public class InMemoryFarmTests
     }
 
     [Fact]
+    public async Task TheReaperRequeuesAPacketWhoseHeartbeatsShowNoProgress()
+    {
+        await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?>
+        {
+            ["Coordinator:LeaseSeconds"] = "60", ["Coordinator:StallSeconds"] = "2", ["Coordinator:ReaperIntervalSeconds"] = "1",
+        });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
+        PacketRow Packet() => farm.Db(db => db.Packets.Single(p => p.SweepId == id));
+        await Until(() => Packet().Dispatches == 1, "the packet was never sent");
+        var packet = Packet();
+        var bus = farm.App.Services.GetRequiredService<IBus>();
+        await bus.Publish(new PacketStarted { PacketId = packet.Id, WorkerId = "stuck", Attempt = 1, Dispatch = 1 });
+
+        // Heartbeats whose steps advance keep the packet past StallSeconds...
+        for (var step = 1; step <= 8; step++)
+        {
+            await bus.Publish(new PacketHeartbeat { PacketId = packet.Id, WorkerId = "stuck", StepsDone = step * 10, Dispatch = 1 });
+            await Task.Delay(500);
+        }
+        Assert.Equal((1, PacketStates.Running, 80), (Packet().Dispatches, Packet().State, Packet().StepsDone));
+
+        // ...heartbeats that repeat the same step do not: the packet is sent again.
+        var stuckSince = DateTime.UtcNow;
+        while (Packet().Dispatches == 1)
+        {
+            Assert.True(DateTime.UtcNow < stuckSince.AddSeconds(30), "the stuck packet was not sent again");
+            await bus.Publish(new PacketHeartbeat { PacketId = packet.Id, WorkerId = "stuck", StepsDone = 80, Dispatch = 1 });
+            await Task.Delay(300);
+        }
+        Assert.True(DateTime.UtcNow - stuckSince >= TimeSpan.FromSeconds(1), "requeued before StallSeconds without progress");
+        Assert.Equal((PacketStates.Sent, null, 0), (Packet().State, Packet().WorkerId, Packet().StepsDone));
+
+        // The stuck worker's later heartbeats name the old dispatch: they change nothing.
+        await bus.Publish(new PacketHeartbeat { PacketId = packet.Id, WorkerId = "stuck", StepsDone = 90, Dispatch = 1 });
+        await bus.Publish(new PacketStarted { PacketId = packet.Id, WorkerId = "stuck", Attempt = 2, Dispatch = 1 });
+        await Task.Delay(1000);
+        Assert.Equal((PacketStates.Sent, null, 0), (Packet().State, Packet().WorkerId, Packet().StepsDone));
+        Assert.All(farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList()), t => Assert.Equal(1, t.Attempts));
+    }
+
+    private static async Task Until(Func<bool> condition, string failure)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, failure);
+            await Task.Delay(50);
+        }
+    }
+
+    [Fact]
     public async Task TheReaperRequeuesAPacketWhoseWorkerWentQuiet()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?>

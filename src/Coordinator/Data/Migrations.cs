@@ -51,6 +51,10 @@ public static class Migrations
                 tuple_id text NOT NULL, rendered_at bigint NOT NULL,
                 PRIMARY KEY (model, version, op, unit, technique, params_hash));
             """),
+        new(2, "packet progress (stalled renders)", """
+            ALTER TABLE packets ADD COLUMN steps_done integer NOT NULL DEFAULT 0;
+            ALTER TABLE packets ADD COLUMN progress_at bigint NULL;
+            """),
     ];
 
     /// <summary>Applies every migration not yet applied; returns how many ran.</summary>

@@ -78,6 +78,10 @@ public sealed class PacketRow
     public long CreatedAt { get; set; }
     public long? SentAt { get; set; }
     public long? HeartbeatAt { get; set; }
+    /// <summary>The highest StepsDone heartbeats of the current dispatch reported, and when it
+    /// last grew: heartbeats without progress do not keep a packet (Coordinator:StallSeconds).</summary>
+    public int StepsDone { get; set; }
+    public long? ProgressAt { get; set; }
     public long? FinishedAt { get; set; }
 }
 

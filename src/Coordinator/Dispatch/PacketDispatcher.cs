@@ -83,6 +83,8 @@ public sealed class PacketDispatcher(IServiceScopeFactory scopes, IBus bus, Coor
             packet.Dispatches++;
             packet.SentAt = now;
             packet.HeartbeatAt = null;
+            packet.StepsDone = 0;
+            packet.ProgressAt = null;
             packet.WorkerId = null;
             await db.SaveChangesAsync(cancel);
             await db.Tuples.Where(t => t.PacketId == packet.Id && t.State == TupleStates.Pending)

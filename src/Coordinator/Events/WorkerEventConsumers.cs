@@ -17,8 +17,13 @@ public sealed class PacketStartedConsumer(FarmDb db, TimeProvider clock) : ICons
     {
         var m = context.Message;
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await db.Packets.Where(p => p.Id == m.PacketId && (p.State == PacketStates.Sent || p.State == PacketStates.Running || p.State == PacketStates.Pending))
-            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Running).SetProperty(p => p.WorkerId, m.WorkerId).SetProperty(p => p.HeartbeatAt, now));
+        // A start of an older dispatch (its worker was reaped, the packet was sent again) is
+        // late news: the current dispatch's bookkeeping stays.
+        var current = await db.Packets.Where(p => p.Id == m.PacketId && (p.State == PacketStates.Sent || p.State == PacketStates.Running || p.State == PacketStates.Pending)
+                && (m.Dispatch == 0 || p.Dispatches == m.Dispatch))
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Running).SetProperty(p => p.WorkerId, m.WorkerId).SetProperty(p => p.HeartbeatAt, now)
+                .SetProperty(p => p.StepsDone, 0).SetProperty(p => p.ProgressAt, now));
+        if (current == 0) return;
         await db.Tuples.Where(t => t.PacketId == m.PacketId && TupleStates.Open.Contains(t.State))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Running).SetProperty(t => t.Attempts, t => t.Attempts + 1)
                 .SetProperty(t => t.WorkerId, m.WorkerId).SetProperty(t => t.UpdatedAt, now));
@@ -31,8 +36,12 @@ public sealed class PacketHeartbeatConsumer(FarmDb db, TimeProvider clock) : ICo
     {
         var m = context.Message;
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await db.Packets.Where(p => p.Id == m.PacketId && (p.State == PacketStates.Sent || p.State == PacketStates.Running))
-            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Running).SetProperty(p => p.WorkerId, m.WorkerId).SetProperty(p => p.HeartbeatAt, now));
+        // The lease is renewed by any heartbeat; ProgressAt only when StepsDone grew.
+        await db.Packets.Where(p => p.Id == m.PacketId && (p.State == PacketStates.Sent || p.State == PacketStates.Running)
+                && (m.Dispatch == 0 || p.Dispatches == m.Dispatch))
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Running).SetProperty(p => p.WorkerId, m.WorkerId).SetProperty(p => p.HeartbeatAt, now)
+                .SetProperty(p => p.ProgressAt, p => m.StepsDone > p.StepsDone || p.ProgressAt == null ? now : p.ProgressAt)
+                .SetProperty(p => p.StepsDone, p => m.StepsDone > p.StepsDone ? m.StepsDone : p.StepsDone));
     }
 }
 
