@@ -10,8 +10,8 @@ namespace Microscope.Worker;
 /// the same objects), each unit reported as soon as it is stored. Permanent problems are
 /// reported as WorkFailed and the message is consumed; anything else is thrown, retried by
 /// the endpoint's retry policy, and after that lands in the error queue.</summary>
-public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, DeviceGate gate, WorkerOptions options, TransientFailureInjector injector,
-    ILogger<RenderWorkConsumer> logger) : IConsumer<RenderWork>
+public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, DeviceGate gate, WorkerOptions options, FaultInjector injector,
+    StallWatchdog watchdog, ILogger<RenderWorkConsumer> logger) : IConsumer<RenderWork>
 {
     protected virtual bool Priority => false;
 
@@ -45,6 +45,7 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         try
         {
             injector.MaybeFail();
+            await injector.MaybeStallAsync();
             await renderer.RenderAsync(work, new Progress(v => Volatile.Write(ref steps, v)), async unit =>
             {
                 var address = new UnitAddress(work.Model, work.ModelVersion, work.Op, unit.Unit.Unit);
@@ -87,10 +88,24 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
     private async Task Heartbeat(ConsumeContext context, RenderWork work, string workerId, Func<int> steps, CancellationToken stop)
     {
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.HeartbeatSeconds));
+        var last = 0;
+        var sinceLastStep = System.Diagnostics.Stopwatch.StartNew();
         try
         {
             while (await timer.WaitForNextTickAsync(stop))
-                await context.Publish(new PacketHeartbeat { PacketId = work.PacketId, WorkerId = workerId, StepsDone = steps(), Dispatch = work.Dispatch }, stop);
+            {
+                var done = steps();
+                if (done != last)
+                {
+                    last = done;
+                    sinceLastStep.Restart();
+                }
+                else if (options.StallSeconds > 0 && sinceLastStep.Elapsed >= TimeSpan.FromSeconds(options.StallSeconds))
+                {
+                    watchdog.Stuck(work, done, sinceLastStep.Elapsed);
+                }
+                await context.Publish(new PacketHeartbeat { PacketId = work.PacketId, WorkerId = workerId, StepsDone = done, Dispatch = work.Dispatch }, stop);
+            }
         }
         catch (OperationCanceledException)
         {
@@ -109,7 +124,7 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
 
 /// <summary>Consumes the priority lane (single re-renders) with the same code.</summary>
 public sealed class PriorityRenderWorkConsumer(PacketRenderer renderer, IObjectStore store, DeviceGate gate, WorkerOptions options,
-    TransientFailureInjector injector, ILogger<RenderWorkConsumer> logger) : RenderWorkConsumer(renderer, store, gate, options, injector, logger)
+    FaultInjector injector, StallWatchdog watchdog, ILogger<RenderWorkConsumer> logger) : RenderWorkConsumer(renderer, store, gate, options, injector, watchdog, logger)
 {
     protected override bool Priority => true;
 }
@@ -162,13 +177,33 @@ internal static class RenderLane
 
 /// <summary>Testing aid (Worker:InjectTransientFailures): the first N packet attempts of
 /// this process fail with a transient error, to prove retries work end to end.</summary>
-public sealed class TransientFailureInjector(WorkerOptions options)
+/// <summary>Testing only: the faults Worker:InjectTransientFailures and Worker:InjectStalls ask for.</summary>
+public sealed class FaultInjector(WorkerOptions options)
 {
-    private int _left = options.InjectTransientFailures;
+    private int _failures = options.InjectTransientFailures;
+    private int _stalls = options.InjectStalls;
 
     public void MaybeFail()
     {
-        if (Interlocked.Decrement(ref _left) >= 0)
+        if (Interlocked.Decrement(ref _failures) >= 0)
             throw new InvalidOperationException("injected transient failure (Worker:InjectTransientFailures)");
+    }
+
+    /// <summary>Never completes, like a hung GPU call, for the first InjectStalls packets.</summary>
+    public Task MaybeStallAsync() => Interlocked.Decrement(ref _stalls) >= 0 ? Task.Delay(Timeout.Infinite) : Task.CompletedTask;
+}
+
+/// <summary>What a worker does when its render is stuck (Worker:StallSeconds without a step):
+/// the render thread cannot be cancelled (it may sit in a GPU call), so the process kills
+/// itself. RabbitMQ requeues the unacknowledged packet for another worker at once, the
+/// orchestrator restarts this one, and the coordinator's reaper covers a broker that is slow
+/// to notice (Coordinator:StallSeconds).</summary>
+public class StallWatchdog(ILogger<StallWatchdog> logger)
+{
+    public virtual void Stuck(RenderWork work, int steps, TimeSpan since)
+    {
+        logger.LogCritical("render of packet {PacketId} ({Op} {Technique}) stuck at step {Steps}: no progress for {Seconds:F0} s (Worker:StallSeconds); killing this worker so the packet goes back to the queue and the worker restarts",
+            work.PacketId, work.Op, work.Technique, steps, since.TotalSeconds);
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
     }
 }

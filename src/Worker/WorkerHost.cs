@@ -36,7 +36,8 @@ public static class WorkerHost
         services.AddSingleton(options);
         services.AddSingleton<PacketRenderer>();
         services.AddSingleton<DeviceGate>();
-        services.AddSingleton<TransientFailureInjector>();
+        services.AddSingleton<FaultInjector>();
+        services.AddSingleton<StallWatchdog>();
         services.AddHostedService<WorkerStartup>();
         services.TryAddObjectStore(storage);
     }

@@ -12,6 +12,11 @@ public sealed class WorkerOptions : IValidatedOptions
     /// <summary>Name in logs and in the tuples it rendered (default: host-pid).</summary>
     public string? Id { get; set; }
     public int HeartbeatSeconds { get; set; } = 5;
+    /// <summary>A render with no new step for this long is stuck (a hung GPU call that no
+    /// cancellation reaches): the worker logs it and kills its own process, so RabbitMQ
+    /// requeues the packet and the orchestrator restarts the worker. 0: off. Longer than the
+    /// slowest step and than loading the largest model.</summary>
+    public int StallSeconds { get; set; } = 600;
     /// <summary>In-process retries of a packet after a transient error, before it goes to
     /// the error queue and its tuples fail.</summary>
     public int RetryLimit { get; set; } = 3;
@@ -31,6 +36,8 @@ public sealed class WorkerOptions : IValidatedOptions
     public string? CaricatureFolder { get; set => field = string.IsNullOrWhiteSpace(value) ? null : value; }
     /// <summary>Testing only: the first N packet attempts of this process throw a transient error.</summary>
     public int InjectTransientFailures { get; set; }
+    /// <summary>Testing only: the first N packets of this process hang without doing a step.</summary>
+    public int InjectStalls { get; set; }
 
     public string ResolvedId => string.IsNullOrWhiteSpace(Id) ? $"{Environment.MachineName}-{Environment.ProcessId}" : Id;
 
@@ -40,6 +47,8 @@ public sealed class WorkerOptions : IValidatedOptions
         try { Engine.Torch.Device.Parse(Device == "auto" ? "cpu" : Device); }
         catch (ArgumentException) { problems.Add($"Device '{Device}' is not cpu, cuda, cuda:N or auto (set {FarmConfiguration.EnvironmentName(Section, nameof(Device))})"); }
         if (HeartbeatSeconds < 1) problems.Add("HeartbeatSeconds must be at least 1");
+        if (StallSeconds < 0) problems.Add("StallSeconds must be 0 (off) or more");
+        else if (StallSeconds > 0 && StallSeconds < 2 * HeartbeatSeconds) problems.Add($"StallSeconds {StallSeconds} must be 0 (off) or at least two heartbeats ({2 * HeartbeatSeconds} s): progress is checked at each heartbeat");
         if (RetryLimit < 0) problems.Add("RetryLimit must be 0 or more");
         if (RetryIntervalMs < 0) problems.Add("RetryIntervalMs must be 0 or more");
         if (MaxImageSize < 16) problems.Add("MaxImageSize must be at least 16");
@@ -49,6 +58,7 @@ public sealed class WorkerOptions : IValidatedOptions
         if (DatasetFolder is not null && !Directory.Exists(DatasetFolder)) problems.Add($"DatasetFolder '{DatasetFolder}' does not exist");
         if (CaricatureFolder is not null && !Directory.Exists(CaricatureFolder)) problems.Add($"CaricatureFolder '{CaricatureFolder}' does not exist");
         if (InjectTransientFailures < 0) problems.Add("InjectTransientFailures must be 0 or more");
+        if (InjectStalls < 0) problems.Add("InjectStalls must be 0 or more");
         return problems;
     }
 }

@@ -278,6 +278,26 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task AWorkerWhoseRenderIsStuckKillsItselfAndAnotherRendersThePacket()
+    {
+        var (http, iso, env) = await CoordinatorAsync("stuck");
+        // Worker A's first packet hangs without a step, as in a stuck GPU call.
+        var a = await WorkerAsync("worker-a", env, new() { ["MICROSCOPE_WORKER__INJECTSTALLS"] = "1", ["MICROSCOPE_WORKER__STALLSECONDS"] = "3", ["MICROSCOPE_WORKER__HEARTBEATSECONDS"] = "1" });
+        var id = await PostAsync(http, "/api/sweeps", new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
+        var exit = await a.WaitForExitAsync(TimeSpan.FromMinutes(2));
+        Assert.True(exit == 137, $"worker A exited with {exit}\n{a.Output}");   // SIGKILL, by itself
+        Assert.Contains("stuck at step 0", a.Output, StringComparison.Ordinal);
+
+        // RabbitMQ requeued the unacknowledged packet: worker B renders it, once.
+        await WorkerAsync("worker-b", env);
+        var status = await WaitAsync(http, id, Patience);
+        Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
+        var tuples = await TuplesAsync(http, id);
+        Assert.Equal(16, tuples.Count(t => t.State == "done" && t.WorkerId == "worker-b"));
+        Assert.Equal(32, (await KeysAsync(iso.Bucket)).Count);
+    }
+
+    [Fact]
     public async Task InjectedFailuresAreRetriedBadParametersAreNotAndBadInputChangesNothing()
     {
         var (http, iso, env) = await CoordinatorAsync("failures");
