@@ -134,8 +134,9 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
             var units = opLevel ? [] : chunk.Select(u => u.Unit).ToArray();
             var offset = done;
             var total = Math.Max(1, chunk.Length) * parameters.Steps;
+            var techniqueOptions = weights.DatasetFor(work.Model) is { } folder ? _techniqueOptions with { DatasetFolder = folder } : _techniqueOptions;
             var outputs = await Task.Factory.StartNew(
-                () => TechniqueRunner.Run(model, op, work.Technique, units, parameters, _techniqueOptions,
+                () => TechniqueRunner.Run(model, op, work.Technique, units, parameters, techniqueOptions,
                     new Relay(v => progress.Report(offset + (int)(v * total))), cancel),
                 cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             foreach (var unit in chunk)

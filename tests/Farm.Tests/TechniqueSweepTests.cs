@@ -107,4 +107,32 @@ public class TechniqueSweepTests
         }
         Assert.Equal(expected.Order(), (await farm.Store.ListAsync("demo/")).Order());
     }
+
+    [Fact]
+    public async Task A_model_s_own_data_set_feeds_its_dataset_examples_and_a_missing_one_stops_the_farm()
+    {
+        var folder = Directory.CreateTempSubdirectory("ms-dataset-").FullName;
+        try
+        {
+            // Six noise images, the demo model's data set by Models:Datasets:demo.
+            var random = new Random(5);
+            var names = Enumerable.Range(0, 6).Select(i => $"img{i}.png").ToList();
+            foreach (var name in names)
+                ImageFile.SavePng(Path.Combine(folder, name), Enumerable.Range(0, 3 * 40 * 40).Select(_ => (float)random.NextDouble()).ToArray(), 40, 40);
+            await using (var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Models:Datasets:demo"] = folder }))
+            {
+                var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "dataset_examples" }, parameters = new { steps = 4, size = 32 } });
+                Assert.Equal("done", (await farm.WaitAsync(id, TimeSpan.FromMinutes(2))).State);
+                var record = farm.Db(db => db.Tuples.Single(t => t.SweepId == id && t.Unit == 3)).RecordKey!;
+                var json = JsonDocument.Parse((await farm.Store.GetAsync(record))!).RootElement;
+                Assert.Contains(folder, json.GetProperty("source").GetString(), StringComparison.Ordinal);
+                Assert.Equal(6, json.GetProperty("images_seen").GetInt32());
+                var ids = json.GetProperty("channel").EnumerateArray().Select(e => e.GetProperty("image_id").GetString()).ToList();
+                Assert.Equal(names.Order(), ids.Order());
+            }
+            var e = await Assert.ThrowsAsync<Microscope.Farm.Hosting.OptionsProblemException>(() => InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Models:Datasets:demo"] = folder + "-gone" }));
+            Assert.Contains($"Datasets:demo: folder '{folder}-gone' does not exist (set MICROSCOPE_MODELS__DATASETS__DEMO)", e.Message);
+        }
+        finally { Directory.Delete(folder, recursive: true); }
+    }
 }

@@ -20,11 +20,19 @@ public sealed class ModelWeightsOptions : IValidatedOptions
     /// <see cref="Weights"/> under the same slug.</summary>
     public Dictionary<string, string> Specs { get; set; } = new(StringComparer.Ordinal);
 
+    /// <summary>Model slug → the folder of JPEG/PNG images its dataset examples are taken from,
+    /// e.g. <c>Models:Datasets:alexnet_places365=/weights/datasets/places365</c>: a model's
+    /// examples come from the data set it was trained on. Models without an entry use the
+    /// worker's <c>Worker:DatasetFolder</c> (or the demo's procedural images).</summary>
+    public Dictionary<string, string> Datasets { get; set; } = new(StringComparer.Ordinal);
+
     public IReadOnlyList<string> Validate()
     {
         var problems = Weights.Where(w => !File.Exists(w.Value))
             .Select(w => $"Weights:{w.Key}: file '{w.Value}' does not exist (set {FarmConfiguration.EnvironmentName(Section, "Weights__" + w.Key)})")
             .ToList();
+        problems.AddRange(Datasets.Where(d => !Directory.Exists(d.Value))
+            .Select(d => $"Datasets:{d.Key}: folder '{d.Value}' does not exist (set {FarmConfiguration.EnvironmentName(Section, "Datasets__" + d.Key)})"));
         foreach (var (name, path) in Specs)
         {
             var variable = FarmConfiguration.EnvironmentName(Section, "Specs__" + name);
@@ -44,6 +52,8 @@ public sealed class ModelWeightsOptions : IValidatedOptions
     }
 
     public string? FileFor(string model) => Weights.TryGetValue(model, out var path) ? path : null;
+
+    public string? DatasetFor(string model) => Datasets.TryGetValue(model, out var folder) ? folder : null;
 
     /// <summary>Makes the configured user models known to <see cref="ModelZoo"/> in this
     /// process (the coordinator's and the worker's hosts call it at build).</summary>
