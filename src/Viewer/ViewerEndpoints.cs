@@ -166,7 +166,7 @@ public static class ViewerEndpoints
         // Scores and crops of the newest dataset examples live in their record, not the catalogue.
         var examples = results.FirstOrDefault(r => r.Technique == "dataset_examples") is { } ex
             ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
-            : ([], []);
+            : DatasetExamples.None;
         return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Techniques.All, tokens.AnyConfigured);
     }
 

@@ -172,7 +172,7 @@ public sealed class ViewerFarm : IAsyncLifetime
             var stem = $"demo/{DemoVersion}/conv3/{unit}/{technique}/{hash}";
             foreach (var (suffix, data, type) in objects) await Store.PutAsync(stem + suffix, data, type);
             var record = technique == "dataset_examples"
-                ? "{\"technique\":\"dataset_examples\",\"channel\":[{\"image_id\":\"procedural/0017\",\"score\":3.25},{\"image_id\":\"procedural/0420\",\"score\":2.5}],\"neuron\":[{\"image_id\":\"procedural/0099\",\"score\":4.125,\"crop\":[10,12,18,18]}]}"
+                ? "{\"technique\":\"dataset_examples\",\"source\":\"folder /weights/datasets/places365 (2048 images)\",\"images_seen\":2047,\"channel\":[{\"image_id\":\"procedural/0017\",\"score\":3.25},{\"image_id\":\"procedural/0420\",\"score\":2.5}],\"neuron\":[{\"image_id\":\"procedural/0099\",\"score\":4.125,\"crop\":[10,12,18,18]}]}"
                 : "{\"technique\":\"" + technique + "\"}";
             await Store.PutAsync(stem + ".json", Encoding.UTF8.GetBytes(record), "application/json");
             rows.Add(new ResultRow

@@ -122,6 +122,7 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         Assert.Contains("Every stored parameter set (2)", html);
         // Dataset examples: scores and crops from the record, in rank order.
         var examples = Regex.Match(html, "data-technique=\"dataset_examples\">.*?</section>", RegexOptions.Singleline).Value;
+        Assert.Contains("<p class=\"dataset-source\">Searched in folder /weights/datasets/places365 (2048 images); 2047 images seen.</p>", examples);
         Assert.Contains("<tr><td class=\"num\">1</td><td>procedural/0017</td><td class=\"num\">3.25</td><td>whole image</td></tr>", examples);
         Assert.Contains("<tr><td class=\"num\">2</td><td>procedural/0420</td><td class=\"num\">2.5</td>", examples);
         Assert.Contains("<tr><td class=\"num\">1</td><td>procedural/0099</td><td class=\"num\">4.125</td><td>10, 12, 18, 18</td></tr>", examples);

@@ -132,7 +132,7 @@ public static class CataloguePages
         $"<li><figure><img loading=\"lazy\" src=\"{E(ObjectUrl(img.Key, img.Revision))}\" alt=\"{E(alt)}\"{(wide ? " class=\"wide\"" : "")} onerror=\"this.closest('li').hidden=true\"><figcaption>{E(caption)}</figcaption></figure></li>";
 
     public static IResult Unit(ModelVersion m, OpInfo op, int unit, IReadOnlyList<ResultRow> results, IReadOnlyDictionary<string, RenderSettings> parameters,
-        (IReadOnlyList<ExampleScore> Channel, IReadOnlyList<ExampleScore> Neuron) examples, IReadOnlyList<string> renderable, bool writesEnabled)
+        DatasetExamples examples, IReadOnlyList<string> renderable, bool writesEnabled)
     {
         var d = m.Descriptor;
         var pin = Pin(m);
@@ -155,7 +155,12 @@ public static class CataloguePages
             foreach (var img in TechniqueViews.ImagesOf(newest))
                 s.Append(Figure(img, TechniqueViews.Alt(d.Name, op.Name, unit, group.Key, img.Caption), $"{img.Caption} · parameters {newest.ParamsHash}", wide));
             s.Append("</ul>");
-            if (group.Key == "dataset_examples") s.Append(ExampleTable("by channel", examples.Channel)).Append(ExampleTable("by neuron (receptive-field crops)", examples.Neuron));
+            if (group.Key == "dataset_examples")
+            {
+                if (examples.Source is { } source)
+                    s.Append($"<p class=\"dataset-source\">Searched in {E(source)}{(examples.ImagesSeen is { } seen ? $"; {seen.ToString(CultureInfo.InvariantCulture)} images seen" : "")}.</p>");
+                s.Append(ExampleTable("by channel", examples.Channel)).Append(ExampleTable("by neuron (receptive-field crops)", examples.Neuron));
+            }
             s.Append(ParameterTable(newest, parameters));
             if (group.Count() > 1)
             {
