@@ -12,5 +12,6 @@ root.Subcommands.Add(CoordinatorCommand.Create());
 root.Subcommands.Add(WorkerCommand.Create());
 root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(SweepCommand.Create());
+root.Subcommands.Add(SweepsCommand.Create());
 root.Subcommands.Add(ViewerCommand.Create());
 return root.Parse(args).Invoke();

@@ -40,6 +40,27 @@ public class SweepCliTests
             var status = await http.GetFromJsonAsync<SweepStatus>($"/api/sweeps/{line.Groups[1].Value}", new JsonSerializerOptions(JsonSerializerDefaults.Web));
             Assert.Equal(("paused", 48, 0), (status!.State, status.Counts["pending"], status.Counts["queued"]));
 
+            // Operators follow and steer it from the CLI too.
+            var sweepId = line.Groups[1].Value;
+            var list = CliRunner.Run("sweeps", "-c", url, "--json");
+            Assert.True(list.ExitCode == 0, list.Stderr);
+            var listed = JsonDocument.Parse(list.Stdout).RootElement.EnumerateArray().Single();
+            Assert.Equal((sweepId, "paused", 48), (listed.GetProperty("id").GetString(), listed.GetProperty("state").GetString(), listed.GetProperty("total").GetInt32()));
+            Assert.Contains($"{sweepId}  sweep   demo@789b3a3d4cf0", CliRunner.Run("sweeps", "-c", url).Stdout);
+            var show = CliRunner.Run("sweeps", "show", sweepId, "-c", url);
+            Assert.True(show.ExitCode == 0, show.Stderr);
+            Assert.StartsWith($"sweep {sweepId}: paused; pending 48 of 48", show.Stdout);
+            var cancel = CliRunner.Run("sweeps", "cancel", sweepId, "-c", url);
+            Assert.True(cancel.ExitCode == 0, cancel.Stderr);
+            Assert.StartsWith($"sweep {sweepId}: cancelled; cancelled 48 of 48", cancel.Stdout);
+            var resume = CliRunner.Run("sweeps", "resume", sweepId, "-c", url);
+            Assert.Equal(2, resume.ExitCode);
+            Assert.Contains($"error: the coordinator refused to resume sweep {sweepId} (409)", resume.Stderr);
+            var unknown = Guid.NewGuid();
+            var missingSweep = CliRunner.Run("sweeps", "show", unknown.ToString(), "-c", url);
+            Assert.Equal(2, missingSweep.ExitCode);
+            Assert.Contains($"error: the coordinator refused to show sweep {unknown} (404)", missingSweep.Stderr);
+
             var bad = CliRunner.Run("sweep", "-c", url, "--model", "demo", "--op", "conv9");
             Assert.NotEqual(0, bad.ExitCode);
             Assert.Contains("error: the coordinator refused the sweep (422)", bad.Stderr);

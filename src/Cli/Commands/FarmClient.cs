@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microscope.Contracts;
@@ -20,8 +21,46 @@ public static class FarmClient
         return JsonSerializer.Deserialize<Accepted>(body, Web)!;
     }
 
+    /// <summary>A row of GET /api/sweeps. The stored state stays "active" once a sweep is
+    /// done; a finish time tells.</summary>
+    public sealed record Listed(Guid Id, string Kind, string State, string Model, string Version, string ParamsHash, int Total, int Reused, long CreatedAt, long? FinishedAt)
+    {
+        public string DisplayState => State == "active" && FinishedAt is not null ? "finished" : State;
+    }
+
+    public static Option<string> CoordinatorOption() => new("--coordinator", "-c")
+    {
+        Description = "coordinator URL (MICROSCOPE_COORDINATOR)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MICROSCOPE_COORDINATOR") ?? "http://127.0.0.1:5080",
+    };
+
+    public static HttpClient Http(string coordinator) =>
+        Uri.TryCreate(coordinator, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromMinutes(2) }
+            : throw new ArgumentException($"--coordinator '{coordinator}' is not an http URL");
+
+    public static async Task<IReadOnlyList<Listed>> ListAsync(HttpClient http) =>
+        await ReadAsync<List<Listed>>(await http.GetAsync("/api/sweeps"), "list the sweeps");
+
     public static async Task<SweepStatus> StatusAsync(HttpClient http, Guid id) =>
-        (await http.GetFromJsonAsync<SweepStatus>($"/api/sweeps/{id}", Web))!;
+        await ReadAsync<SweepStatus>(await http.GetAsync($"/api/sweeps/{id}"), $"show sweep {id}");
+
+    /// <summary>POST /api/sweeps/{id}/{action}: pause, resume, cancel or retry-failed.</summary>
+    public static async Task<SweepStatus> ActAsync(HttpClient http, Guid id, string action) =>
+        await ReadAsync<SweepStatus>(await http.PostAsync($"/api/sweeps/{id}/{action}", null), $"{action} sweep {id}");
+
+    /// <summary>The body of a successful answer; a refusal (404, 409, ...) becomes a user error
+    /// that carries the coordinator's problem detail.</summary>
+    private static async Task<T> ReadAsync<T>(HttpResponseMessage response, string what)
+    {
+        using (response)
+        {
+            var body = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode)
+                throw new ArgumentException($"the coordinator refused to {what} ({(int)response.StatusCode}): {Detail(body)}");
+            return JsonSerializer.Deserialize<T>(body, Web)!;
+        }
+    }
 
     /// <summary>Polls until no tuple is pending, queued or running; shows a progress bar.</summary>
     public static SweepStatus Follow(HttpClient http, Guid id, string title, int total)
