@@ -42,6 +42,10 @@ public class InMemoryFarmTests
         var page = await farm.Http.GetStringAsync("/");
         Assert.Contains(id.ToString(), page, StringComparison.Ordinal);
         Assert.Contains($"<img src=\"/objects/{tuples[0].Model}/", page, StringComparison.Ordinal);
+        // A finished sweep cannot be paused (it would only look unfinished).
+        using (var pause = await farm.Http.PostAsync($"/api/sweeps/{id}/pause", null))
+            Assert.Equal((HttpStatusCode.Conflict, "application/problem+json"), (pause.StatusCode, pause.Content.Headers.ContentType?.MediaType));
+        Assert.Equal("done", (await farm.StatusAsync(id)).State);
 
         // The same sweep again: everything exists with this parameters hash, nothing renders.
         var again = await farm.WaitAsync(await farm.SweepAsync(request), TimeSpan.FromSeconds(30));
