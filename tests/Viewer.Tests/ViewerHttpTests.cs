@@ -232,7 +232,21 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         Assert.Contains("exceeds this worker&#39;s limit of 64 px", failed);
         Assert.Contains("<td class=\"num\">16</td></tr>", failed); // 16 conv1 units failed, one reason
         Assert.Contains($"data-sweep-action=\"/sweeps/{farm.FailedSweep}/retry-failed\"", failed);
+        // Only the controls that can change the sweep: none for a done one, retry for a failed one.
+        Assert.DoesNotContain("data-sweep-action", conv);
+        Assert.Equal(1, Count(failed, "data-sweep-action"));
     }
+
+    [Theory]
+    [InlineData("active", 5, 0, "pause cancel")]
+    [InlineData("active", 5, 2, "pause cancel retry-failed")]
+    [InlineData("paused", 5, 0, "resume cancel")]
+    [InlineData("paused", 0, 0, "resume")]
+    [InlineData("active", 0, 3, "retry-failed")]
+    [InlineData("active", 0, 0, "")]
+    [InlineData("cancelled", 5, 3, "")]
+    public void Sweep_controls_follow_the_sweep_s_state(string state, int open, int failed, string expected) =>
+        Assert.Equal(expected, string.Join(' ', Microscope.Viewer.Pages.SweepsPage.Actions(state, open, failed).Select(a => a.Action)));
 
     [Fact]
     public async Task Sweep_control_needs_an_operator_token()

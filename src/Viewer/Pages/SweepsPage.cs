@@ -32,10 +32,11 @@ public static class SweepsPage
                 .Append($"<p>State <strong class=\"sweep-state\">{E(state)}</strong>; started {DateTimeOffset.FromUnixTimeMilliseconds(sw.CreatedAt):yyyy-MM-dd HH:mm} UTC; ")
                 .Append(CataloguePages.Progress("done", done, total))
                 .Append($"; {failed} failed; {open} open; {sw.Reused} reused; rate {N(p.UnitsPerMinute, "0.#")} units/min; ETA {Eta(p.EtaSeconds)}.</p>");
-            if (writesEnabled)
+            var actions = Actions(sw.State, open, failed);
+            if (writesEnabled && actions.Count > 0)
             {
                 s.Append("<p class=\"controls\">");
-                foreach (var (action, label) in new[] { ("pause", "Pause"), ("resume", "Resume"), ("cancel", "Cancel"), ("retry-failed", "Retry failed") })
+                foreach (var (action, label) in actions)
                     s.Append($"<button type=\"button\" data-sweep-action=\"/sweeps/{sw.Id}/{action}\">{label}</button> ");
                 s.Append("</p>");
             }
@@ -55,6 +56,20 @@ public static class SweepsPage
             s.Append("</tbody></table></section>");
         }
         return Page("Sweeps", s.ToString());
+    }
+
+    /// <summary>The controls that can change a sweep in this state (the coordinator refuses
+    /// the others with 409): pause or resume while tuples are open, cancel until it is
+    /// cancelled, retry-failed once something failed.</summary>
+    internal static IReadOnlyList<(string Action, string Label)> Actions(string state, int open, int failed)
+    {
+        var actions = new List<(string, string)>();
+        if (state == SweepStates.Cancelled) return actions;
+        if (state == SweepStates.Paused) actions.Add(("resume", "Resume"));
+        else if (open > 0) actions.Add(("pause", "Pause"));
+        if (open > 0) actions.Add(("cancel", "Cancel"));
+        if (failed > 0) actions.Add(("retry-failed", "Retry failed"));
+        return actions;
     }
 
     private static string Eta(double? seconds) => seconds switch
