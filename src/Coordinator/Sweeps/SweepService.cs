@@ -87,14 +87,8 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         };
     }
 
-    /// <summary>Holds back the sweep's unsent packets. A finished sweep has none: pausing it
-    /// would only make it look unfinished, so that is refused.</summary>
-    public async Task<SweepStatus> PauseAsync(Guid id, CancellationToken cancel)
-    {
-        if (!await db.Tuples.AnyAsync(t => t.SweepId == id && TupleStates.Open.Contains(t.State), cancel) && await db.Sweeps.AnyAsync(s => s.Id == id, cancel))
-            throw new ApiProblem(409, "sweep is finished", new Dictionary<string, string[]> { ["id"] = ["the sweep has nothing left to send; there is nothing to pause"] });
-        return await SetStateAsync(id, SweepStates.Paused, cancel);
-    }
+    /// <summary>Holds back the sweep's unsent packets (a finished sweep is refused, see SetStateAsync).</summary>
+    public async Task<SweepStatus> PauseAsync(Guid id, CancellationToken cancel) => await SetStateAsync(id, SweepStates.Paused, cancel);
 
     public async Task<SweepStatus> ResumeAsync(Guid id, CancellationToken cancel)
     {
@@ -159,6 +153,9 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
     {
         var sweep = await FindAsync(id, cancel);
         if (sweep.State == SweepStates.Cancelled) throw new ApiProblem(409, "sweep is cancelled", new Dictionary<string, string[]> { ["id"] = ["a cancelled sweep cannot be paused or resumed"] });
+        // A finished sweep has nothing left to hold back: pausing it would only make it look unfinished.
+        if (state == SweepStates.Paused && !await db.Tuples.AnyAsync(t => t.SweepId == id && TupleStates.Open.Contains(t.State), cancel))
+            throw new ApiProblem(409, "sweep is finished", new Dictionary<string, string[]> { ["id"] = ["the sweep has nothing left to send; there is nothing to pause"] });
         sweep.State = state;
         await db.SaveChangesAsync(cancel);
         return await StatusAsync(id, cancel);
