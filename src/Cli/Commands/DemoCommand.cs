@@ -64,7 +64,7 @@ public static class DemoCommand
             using var viewer = StartViewer(config);
             Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}");
 
-            using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
+            using var http = FarmClient.Http(url);
             var accepted = FarmClient.StartSweepAsync(http, new SweepRequest
             {
                 Model = modelName,

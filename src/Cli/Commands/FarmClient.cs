@@ -12,14 +12,8 @@ public static class FarmClient
 
     public sealed record Accepted(Guid Id, int Total, int Reused, string ParamsHash, string Version);
 
-    public static async Task<Accepted> StartSweepAsync(HttpClient http, SweepRequest request)
-    {
-        using var response = await http.PostAsJsonAsync("/api/sweeps", request, Web);
-        var body = await response.Content.ReadAsStringAsync();
-        if (!response.IsSuccessStatusCode)
-            throw new ArgumentException($"the coordinator refused the sweep ({(int)response.StatusCode}): {Detail(body)}");
-        return JsonSerializer.Deserialize<Accepted>(body, Web)!;
-    }
+    public static async Task<Accepted> StartSweepAsync(HttpClient http, SweepRequest request) =>
+        await ReadAsync<Accepted>(await http.PostAsJsonAsync("/api/sweeps", request, Web), "the sweep");
 
     /// <summary>A row of GET /api/sweeps. The stored state stays "active" once a sweep is
     /// done; a finish time tells.</summary>
@@ -40,24 +34,24 @@ public static class FarmClient
             : throw new ArgumentException($"--coordinator '{coordinator}' is not an http URL");
 
     public static async Task<IReadOnlyList<Listed>> ListAsync(HttpClient http) =>
-        await ReadAsync<List<Listed>>(await http.GetAsync("/api/sweeps"), "list the sweeps");
+        await ReadAsync<List<Listed>>(await http.GetAsync("/api/sweeps"), "to list the sweeps");
 
     public static async Task<SweepStatus> StatusAsync(HttpClient http, Guid id) =>
-        await ReadAsync<SweepStatus>(await http.GetAsync($"/api/sweeps/{id}"), $"show sweep {id}");
+        await ReadAsync<SweepStatus>(await http.GetAsync($"/api/sweeps/{id}"), $"to show sweep {id}");
 
     /// <summary>POST /api/sweeps/{id}/{action}: pause, resume, cancel or retry-failed.</summary>
     public static async Task<SweepStatus> ActAsync(HttpClient http, Guid id, string action) =>
-        await ReadAsync<SweepStatus>(await http.PostAsync($"/api/sweeps/{id}/{action}", null), $"{action} sweep {id}");
+        await ReadAsync<SweepStatus>(await http.PostAsync($"/api/sweeps/{id}/{action}", null), $"to {action} sweep {id}");
 
-    /// <summary>The body of a successful answer; a refusal (404, 409, ...) becomes a user error
-    /// that carries the coordinator's problem detail.</summary>
+    /// <summary>The body of a successful answer; a refusal (404, 409, 422, ...) becomes a user
+    /// error, "the coordinator refused {what} (status): detail".</summary>
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, string what)
     {
         using (response)
         {
             var body = await response.Content.ReadAsStringAsync();
             if (!response.IsSuccessStatusCode)
-                throw new ArgumentException($"the coordinator refused to {what} ({(int)response.StatusCode}): {Detail(body)}");
+                throw new ArgumentException($"the coordinator refused {what} ({(int)response.StatusCode}): {Detail(body)}");
             return JsonSerializer.Deserialize<T>(body, Web)!;
         }
     }
