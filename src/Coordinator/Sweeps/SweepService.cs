@@ -41,14 +41,9 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var open = TupleStates.Open.Sum(s => counts[s]);
 
-        // Rate over the last ten minutes while running, over the whole sweep once finished
-        // (reused tuples excluded).
-        var windowStart = sweep.FinishedAt is null ? Math.Max(sweep.CreatedAt, now - 10 * 60_000) : sweep.CreatedAt;
+        var windowStart = SweepRate.WindowStart(sweep.CreatedAt, sweep.FinishedAt, now);
         var recent = await db.Tuples.CountAsync(t => t.SweepId == id && !t.Reused && t.DoneAt != null && t.DoneAt >= windowStart, cancel);
-        var end = sweep.FinishedAt ?? now;
-        var minutes = Math.Max(1e-3, (end - windowStart) / 60_000.0);
-        var rate = recent / minutes;
-        double? eta = open == 0 ? 0 : rate > 0 ? open / rate * 60 : null;
+        var (rate, eta) = SweepRate.Of(recent, windowStart, sweep.FinishedAt ?? now, open);
 
         if (open == 0 && sweep.FinishedAt is null && sweep.State != SweepStates.Cancelled)
         {

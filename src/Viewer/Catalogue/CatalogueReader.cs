@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microscope.Contracts;
 using Microscope.Coordinator.Data;
+using Microscope.Coordinator.Sweeps;
 using Microscope.Engine.Models;
 using Microsoft.EntityFrameworkCore;
 
@@ -150,24 +151,14 @@ public sealed class CatalogueReader(FarmDb db)
         var byOp = counts.GroupBy(c => c.Op).ToDictionary(g => g.Key,
             g => (IReadOnlyDictionary<string, int>)g.ToDictionary(c => c.State, c => c.Count), StringComparer.Ordinal);
         var totals = counts.GroupBy(c => c.State).ToDictionary(g => g.Key, g => g.Sum(c => c.Count), StringComparer.Ordinal);
-        // Reused tuples took no work and do not count. A running sweep's rate is over the last
-        // five minutes; a finished one's over its whole run (as the coordinator's status).
+        // Reused tuples took no work and do not count; the rate is the coordinator's (SweepRate).
         var open = TupleStates.Open.Sum(st => totals.GetValueOrDefault(st));
         var worked = db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id && t.State == TupleStates.Done && !t.Reused && t.DoneAt != null);
-        double perMinute;
-        if (open > 0)
-        {
-            const long window = 5 * 60_000L;
-            var since = nowMs - window;
-            perMinute = await worked.CountAsync(t => t.DoneAt >= since, cancel) / (window / 60_000.0);
-        }
-        else
-        {
-            var count = await worked.CountAsync(cancel);
-            var last = count == 0 ? null : await worked.MaxAsync(t => t.DoneAt, cancel);
-            perMinute = last is null || last <= s.CreatedAt ? 0 : count / ((last.Value - s.CreatedAt) / 60_000.0);
-        }
-        double? eta = open == 0 ? 0 : perMinute > 0 ? open / perMinute * 60 : null;
+        // A finished sweep whose status nobody has asked for yet has no FinishedAt: its last unit's time.
+        long? finishedAt = open > 0 ? null : s.FinishedAt ?? await worked.MaxAsync(t => t.DoneAt, cancel) ?? s.CreatedAt;
+        var start = SweepRate.WindowStart(s.CreatedAt, finishedAt, nowMs);
+        var done = await worked.CountAsync(t => t.DoneAt >= start, cancel);
+        var (perMinute, eta) = SweepRate.Of(done, start, finishedAt ?? nowMs, open);
         var failures = (await db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id && t.State == TupleStates.Failed)
             .GroupBy(t => t.Failure).Select(g => new { Reason = g.Key, Count = g.Count() }).ToListAsync(cancel))
             .Select(f => (f.Reason ?? "(no reason recorded)", f.Count)).OrderByDescending(f => f.Count).ToList();
