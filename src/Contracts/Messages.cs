@@ -119,6 +119,10 @@ public sealed record SweepStatus
     public DateTimeOffset? FinishedAt { get; init; }
 }
 
+/// <summary>One sweep in GET /api/sweeps: the state and times as GET /api/sweeps/{id} gives them.</summary>
+public sealed record SweepSummary(Guid Id, string Kind, string State, string Model, string Version, string ParamsHash,
+    int Total, int Reused, DateTimeOffset CreatedAt, DateTimeOffset? FinishedAt);
+
 public sealed record FailureSummary(string Reason, int Count, IReadOnlyList<string> Examples);
 
 /// <summary>The body of POST /api/sweeps.</summary>

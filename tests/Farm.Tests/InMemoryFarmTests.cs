@@ -46,6 +46,10 @@ public class InMemoryFarmTests
         using (var pause = await farm.Http.PostAsync($"/api/sweeps/{id}/pause", null))
             Assert.Equal((HttpStatusCode.Conflict, "application/problem+json"), (pause.StatusCode, pause.Content.Headers.ContentType?.MediaType));
         Assert.Equal("done", (await farm.StatusAsync(id)).State);
+        // The list says what the sweep's own status says, in the same time format.
+        var listed = Assert.Single((await farm.Http.GetFromJsonAsync<List<SweepSummary>>("/api/sweeps", InProcessFarm.Web))!, s => s.Id == id);
+        Assert.Equal(("done", status.CreatedAt, status.FinishedAt), (listed.State, listed.CreatedAt, listed.FinishedAt));
+        Assert.Matches("\"createdAt\":\"20\\d\\d-", await farm.Http.GetStringAsync("/api/sweeps"));
 
         // The same sweep again: everything exists with this parameters hash, nothing renders.
         var again = await farm.WaitAsync(await farm.SweepAsync(request), TimeSpan.FromSeconds(30));

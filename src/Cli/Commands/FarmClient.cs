@@ -17,11 +17,6 @@ public static class FarmClient
 
     /// <summary>A row of GET /api/sweeps. The stored state stays "active" once a sweep is
     /// done; a finish time tells.</summary>
-    public sealed record Listed(Guid Id, string Kind, string State, string Model, string Version, string ParamsHash, int Total, int Reused, long CreatedAt, long? FinishedAt)
-    {
-        public string DisplayState => State == "active" && FinishedAt is not null ? "finished" : State;
-    }
-
     public static Option<string> CoordinatorOption() => new("--coordinator", "-c")
     {
         Description = "coordinator URL (MICROSCOPE_COORDINATOR)",
@@ -33,8 +28,8 @@ public static class FarmClient
             ? new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromMinutes(2) }
             : throw new ArgumentException($"--coordinator '{coordinator}' is not an http URL");
 
-    public static async Task<IReadOnlyList<Listed>> ListAsync(HttpClient http) =>
-        await ReadAsync<List<Listed>>(await http.GetAsync("/api/sweeps"), "to list the sweeps");
+    public static async Task<IReadOnlyList<SweepSummary>> ListAsync(HttpClient http) =>
+        await ReadAsync<List<SweepSummary>>(await http.GetAsync("/api/sweeps"), "to list the sweeps");
 
     public static async Task<SweepStatus> StatusAsync(HttpClient http, Guid id) =>
         await ReadAsync<SweepStatus>(await http.GetAsync($"/api/sweeps/{id}"), $"to show sweep {id}");

@@ -68,7 +68,7 @@ public static class SweepsCommand
             }
             Console.WriteLine($"{"id",-36}  {"kind",-6}  {"model@version",-28}  {"state",-9}  {"tuples",7}  created (UTC)");
             foreach (var s in sweeps)
-                Console.WriteLine($"{s.Id,-36}  {s.Kind,-6}  {s.Model + "@" + s.Version,-28}  {s.DisplayState,-9}  {s.Total,7}  {DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAt):yyyy-MM-dd HH:mm}");
+                Console.WriteLine($"{s.Id,-36}  {s.Kind,-6}  {s.Model + "@" + s.Version,-28}  {s.State,-9}  {s.Total,7}  {s.CreatedAt.ToUniversalTime():yyyy-MM-dd HH:mm}");
             return 0;
         }));
 

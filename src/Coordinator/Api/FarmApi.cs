@@ -33,9 +33,7 @@ public static class FarmApi
             var sweep = await sweeps.CreateSweepAsync(request, cancel);
             return Results.Accepted($"/api/sweeps/{sweep.Id}", new { id = sweep.Id, total = sweep.Total, reused = sweep.Reused, paramsHash = sweep.ParamsHash, version = sweep.Version });
         }));
-        api.MapGet("/sweeps", async (FarmDb db, CancellationToken cancel) =>
-            Results.Ok(await db.Sweeps.AsNoTracking().OrderByDescending(s => s.CreatedAt).Take(100)
-                .Select(s => new { s.Id, s.Kind, s.State, s.Model, s.Version, s.ParamsHash, s.Total, s.Reused, s.CreatedAt, s.FinishedAt }).ToListAsync(cancel)));
+        api.MapGet("/sweeps", async (SweepService sweeps, CancellationToken cancel) => Results.Ok(await sweeps.ListAsync(100, cancel)));
         api.MapGet("/sweeps/{id:guid}", (Guid id, SweepService sweeps, CancellationToken cancel) => Guard(async () => Results.Ok(await sweeps.StatusAsync(id, cancel))));
         api.MapGet("/sweeps/{id:guid}/packets", (Guid id, FarmDb db, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
         {

@@ -51,11 +51,7 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
             sweep.FinishedAt = Math.Max(lastDone, sweep.CreatedAt);
             await db.SaveChangesAsync(cancel);
         }
-        var state = sweep.State switch
-        {
-            SweepStates.Active when open == 0 => counts[TupleStates.Failed] > 0 ? "failed" : "done",
-            var s => s,
-        };
+        var state = StateOf(sweep.State, open, counts[TupleStates.Failed]);
         var failures = (await db.Tuples.AsNoTracking().Where(t => t.SweepId == id && t.State == TupleStates.Failed)
                 .Select(t => new { t.Failure, t.Op, t.Unit, t.Technique }).ToListAsync(cancel))
             .GroupBy(t => t.Failure ?? "unknown")
@@ -80,6 +76,27 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(sweep.CreatedAt),
             FinishedAt = sweep.FinishedAt is long f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null,
         };
+    }
+
+    /// <summary>What a sweep's state reads as: an active sweep with nothing open is done, or
+    /// failed when some tuple failed.</summary>
+    private static string StateOf(string stored, int open, int failed) =>
+        stored == SweepStates.Active && open == 0 ? failed > 0 ? "failed" : "done" : stored;
+
+    /// <summary>The latest sweeps, newest first, each with the state and times its status has.</summary>
+    public async Task<IReadOnlyList<SweepSummary>> ListAsync(int take, CancellationToken cancel)
+    {
+        var sweeps = await db.Sweeps.AsNoTracking().OrderByDescending(s => s.CreatedAt).Take(take).ToListAsync(cancel);
+        var ids = sweeps.Select(s => s.Id).ToList();
+        var counted = TupleStates.Open.Append(TupleStates.Failed).ToList();
+        var counts = await db.Tuples.AsNoTracking().Where(t => ids.Contains(t.SweepId) && counted.Contains(t.State))
+            .GroupBy(t => new { t.SweepId, t.State }).Select(g => new { g.Key.SweepId, g.Key.State, Count = g.Count() }).ToListAsync(cancel);
+        int Count(Guid id, Func<string, bool> state) => counts.Where(c => c.SweepId == id && state(c.State)).Sum(c => c.Count);
+        return sweeps.Select(s => new SweepSummary(s.Id, s.Kind,
+                StateOf(s.State, Count(s.Id, TupleStates.Open.Contains), Count(s.Id, st => st == TupleStates.Failed)),
+                s.Model, s.Version, s.ParamsHash, s.Total, s.Reused,
+                DateTimeOffset.FromUnixTimeMilliseconds(s.CreatedAt), s.FinishedAt is long f ? DateTimeOffset.FromUnixTimeMilliseconds(f) : null))
+            .ToList();
     }
 
     /// <summary>Holds back the sweep's unsent packets (a finished sweep is refused, see SetStateAsync).</summary>
