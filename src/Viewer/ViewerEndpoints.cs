@@ -130,7 +130,7 @@ public static class ViewerEndpoints
             var ifNoneMatch = http.Request.GetTypedHeaders().IfNoneMatch;
             if (ifNoneMatch.Any(t => t.Compare(etag, useStrongComparison: false) || t.Equals(EntityTagHeaderValue.Any)))
                 return Results.StatusCode(StatusCodes.Status304NotModified);
-            return Results.Bytes(data, ContentType(key));
+            return Results.Bytes(data, ObjectKeyRules.ContentType(key));
         });
 
         app.MapGet("/static/viewer.css", (HttpContext http) => Static(http, StaticAssets.Css, "text/css; charset=utf-8"));
@@ -172,9 +172,6 @@ public static class ViewerEndpoints
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>
     private sealed record RerenderForm(string? Technique, int? Steps, int? Size, int? Seed, double? LearningRate, bool? Transforms, bool Force);
-
-    public static string ContentType(string key) =>
-        key.EndsWith(".svg", StringComparison.Ordinal) ? "image/svg+xml" : ObjectKeyRules.ContentType(key);
 
     private static IResult Static(HttpContext http, string text, string type)
     {

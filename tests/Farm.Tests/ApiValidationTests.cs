@@ -71,4 +71,24 @@ public class ApiValidationTests
         var models = await farm.Http.GetFromJsonAsync<JsonElement>("/api/models/demo");
         Assert.Equal(6, models.GetProperty("ops").GetArrayLength());
     }
+
+    [Fact]
+    public async Task Objects_are_served_with_their_media_type()
+    {
+        // The status page shows tuning curves as <img src=".../x.curve.svg">: an SVG served as
+        // octet-stream is a broken image in the browser.
+        await using var farm = await InProcessFarm.StartAsync(worker: false);
+        var files = new Dictionary<string, string>
+        {
+            ["demo/v/conv1/op/tuning_curves/h.curve.svg"] = "image/svg+xml",
+            ["demo/v/conv1/3/channel/h.png"] = "image/png",
+            ["demo/v/conv1/3/channel/h.json"] = "application/json",
+        };
+        foreach (var key in files.Keys) await farm.Store.PutAsync(key, "x"u8.ToArray(), "text/plain");
+        foreach (var (key, type) in files)
+        {
+            using var response = await farm.Http.GetAsync($"/objects/{key}");
+            Assert.Equal((HttpStatusCode.OK, type), (response.StatusCode, response.Content.Headers.ContentType?.MediaType));
+        }
+    }
 }

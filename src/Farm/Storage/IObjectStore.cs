@@ -24,8 +24,10 @@ public static class ObjectKeyRules
             throw new ArgumentException($"invalid object key '{key}'");
     }
 
+    /// <summary>The media type every server of objects (coordinator, viewer) answers with.</summary>
     public static string ContentType(string key) =>
         key.EndsWith(".png", StringComparison.Ordinal) ? "image/png"
         : key.EndsWith(".json", StringComparison.Ordinal) ? "application/json"
+        : key.EndsWith(".svg", StringComparison.Ordinal) ? "image/svg+xml"
         : "application/octet-stream";
 }
