@@ -1,6 +1,7 @@
 using MassTransit;
 using Microscope.Contracts;
 using Microscope.Farm.Storage;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Microscope.Worker;
@@ -11,7 +12,7 @@ namespace Microscope.Worker;
 /// reported as WorkFailed and the message is consumed; anything else is thrown, retried by
 /// the endpoint's retry policy, and after that lands in the error queue.</summary>
 public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, DeviceGate gate, WorkerOptions options, FaultInjector injector,
-    StallWatchdog watchdog, ILogger<RenderWorkConsumer> logger) : IConsumer<RenderWork>
+    StallWatchdog watchdog, IHostApplicationLifetime lifetime, ILogger<RenderWorkConsumer> logger) : IConsumer<RenderWork>
 {
     protected virtual bool Priority => false;
 
@@ -31,7 +32,10 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         }
 
         // The consume token is not passed to the render: on shutdown the packet is finished
-        // (within the host's shutdown timeout); a killed process hands it back through the broker.
+        // (within the host's shutdown timeout) unless FinishPacketOnShutdown is off; a killed
+        // process hands it back through the broker.
+        var stopping = options.FinishPacketOnShutdown ? CancellationToken.None : lifetime.ApplicationStopping;
+        if (stopping.IsCancellationRequested) return;
         using var lease = await gate.EnterAsync(Priority, context.CancellationToken);
         var attempt = context.GetRetryAttempt() + context.GetRedeliveryCount() + 1;
         await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt, Dispatch = work.Dispatch });
@@ -60,11 +64,16 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
                     PacketId = work.PacketId, TupleId = unit.Unit.TupleId, WorkerId = workerId, ImageKey = imageKey, RecordKey = recordKey,
                     ObjectiveStart = unit.ObjectiveStart, ObjectiveEnd = unit.ObjectiveEnd, MsPerStep = unit.MsPerStep, Attempt = attempt,
                 });
-            }, CancellationToken.None);
+            }, stopping);
         }
         catch (PermanentRenderException e)
         {
             await Fail(context, work, workerId, e.Message);
+            return;
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            logger.LogWarning("shutting down: packet {Packet} dropped unfinished", work.PacketId);
             return;
         }
         finally
@@ -124,7 +133,8 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
 
 /// <summary>Consumes the priority lane (single re-renders) with the same code.</summary>
 public sealed class PriorityRenderWorkConsumer(PacketRenderer renderer, IObjectStore store, DeviceGate gate, WorkerOptions options,
-    FaultInjector injector, StallWatchdog watchdog, ILogger<RenderWorkConsumer> logger) : RenderWorkConsumer(renderer, store, gate, options, injector, watchdog, logger)
+    FaultInjector injector, StallWatchdog watchdog, IHostApplicationLifetime lifetime, ILogger<RenderWorkConsumer> logger)
+    : RenderWorkConsumer(renderer, store, gate, options, injector, watchdog, lifetime, logger)
 {
     protected override bool Priority => true;
 }

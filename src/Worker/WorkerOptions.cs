@@ -26,6 +26,11 @@ public sealed class WorkerOptions : IValidatedOptions
     public int MaxImageSize { get; set; } = 1024;
     /// <summary>Largest batch rendered at once; bigger packets are rendered in parts.</summary>
     public int MaxBatch { get; set; } = 64;
+    /// <summary>On shutdown, finish the packet being rendered (a deployed worker: RabbitMQ would
+    /// otherwise hand it to another worker from the start), or drop it at its next step and take
+    /// no more (the single-machine demo: its in-memory queue dies with the process, so Ctrl+C
+    /// must not wait; the coordinator re-sends what was not reported when its lease runs out).</summary>
+    public bool FinishPacketOnShutdown { get; set; } = true;
     /// <summary>Models (versions) kept loaded.</summary>
     public int ModelCacheSize { get; set; } = 2;
     /// <summary>Dataset examples' data set: a folder of JPEG/PNG images, or (unset) the demo's

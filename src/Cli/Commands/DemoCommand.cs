@@ -7,6 +7,7 @@ using Microscope.Farm.Storage;
 using Microscope.Viewer;
 using Microscope.Worker;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Microscope.Cli.Commands;
@@ -16,6 +17,9 @@ namespace Microscope.Cli.Commands;
 /// and neuron of the demo model. Same code paths as the distributed farm, other adapters.</summary>
 public static class DemoCommand
 {
+    /// <summary>The exit code of a demo stopped by Ctrl+C or SIGTERM (128 + SIGINT, as shells report it).</summary>
+    public const int Interrupted = 130;
+
     public static Command Create()
     {
         var settings = new FarmSettings();
@@ -48,6 +52,8 @@ public static class DemoCommand
                 ["Storage:Folder"] = Path.Combine(dir.FullName, "objects"),
                 ["Coordinator:Urls"] = $"http://127.0.0.1:{r.GetValue(port)}",
                 ["Coordinator:PacketSize"] = r.GetValue(packetSize).ToString(System.Globalization.CultureInfo.InvariantCulture),
+                // Ctrl+C drops the packet being rendered at its next step instead of finishing it.
+                ["Worker:FinishPacketOnShutdown"] = "false",
                 // The progress bar owns the terminal: only warnings and errors are logged.
                 ["Serilog:MinimumLevel:Default"] = "Warning",
                 ["Serilog:MinimumLevel:Override:Microsoft.Hosting.Lifetime"] = "Warning",
@@ -74,7 +80,17 @@ public static class DemoCommand
                 Force = r.GetValue(force),
             }).GetAwaiter().GetResult();
             Console.WriteLine($"sweep {accepted.Id}: {accepted.Total} tuples of {modelName}@{accepted.Version} ({accepted.Reused} already rendered), parameters {accepted.ParamsHash}");
-            var status = FarmClient.Follow(http, accepted.Id, $"{modelName} sweep", accepted.Total);
+            // Ctrl+C and SIGTERM stop the host (its console lifetime); the wait on the sweep must
+            // watch that too, or the demo sweeps on until the end.
+            var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
+            var status = FarmClient.Follow(http, accepted.Id, $"{modelName} sweep", accepted.Total, stopping);
+            if (stopping.IsCancellationRequested)
+            {
+                Console.Error.WriteLine("interrupted: what was rendered is kept, and the next `microscope demo` reuses it");
+                viewer.StopAsync().GetAwaiter().GetResult();
+                app.StopAsync().GetAwaiter().GetResult();
+                return Interrupted;
+            }
             Console.WriteLine(FarmClient.Summary(status));
             Console.WriteLine($"status page and API: {url}  (e.g. {url}/api/models/{modelName})");
             Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}/models/{modelName}");

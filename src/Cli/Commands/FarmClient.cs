@@ -51,8 +51,9 @@ public static class FarmClient
         }
     }
 
-    /// <summary>Polls until no tuple is pending, queued or running; shows a progress bar.</summary>
-    public static SweepStatus Follow(HttpClient http, Guid id, string title, int total)
+    /// <summary>Polls until no tuple is pending, queued or running, or until <paramref name="stop"/>
+    /// (Ctrl+C, SIGTERM) fires: then the last status, still open; shows a progress bar.</summary>
+    public static SweepStatus Follow(HttpClient http, Guid id, string title, int total, CancellationToken stop = default)
     {
         SweepStatus status = null!;
         CliProgress.Run(title, total, progress =>
@@ -62,8 +63,7 @@ public static class FarmClient
                 status = StatusAsync(http, id).GetAwaiter().GetResult();
                 var finished = status.Counts.GetValueOrDefault("done") + status.Counts.GetValueOrDefault("failed") + status.Counts.GetValueOrDefault("cancelled");
                 progress.Report(finished);
-                if (status.State is "done" or "failed" or "cancelled") return status;
-                Thread.Sleep(500);
+                if (status.State is "done" or "failed" or "cancelled" || stop.WaitHandle.WaitOne(500)) return status;
             }
         });
         return status;
