@@ -6,6 +6,11 @@
 # tests compare VGG19 and InceptionV3 against torchvision (tools/parity_reference.py).
 set -euo pipefail
 packages=(libtorch-dev libopenblas0-openmp cmake g++ python3-torch python3-torchvision)
+# python3-onnx: the build compiles its onnx/onnx.proto (the ONNX importer, src/Engine/Models/Onnx),
+# and tools/export_onnx_zoo.py writes the importer's parity models with it and torch.onnx.
+packages+=(python3-onnx)
+# The real photo folder (scripts/photos.sh): photographs from opencv-doc and python3-skimage.
+packages+=(opencv-doc python3-skimage)
 # The farm's integration tests start real servers (scripts/servers/*.sh): RabbitMQ,
 # PostgreSQL 15, and s3rver (Node; npm package installed into scripts/servers/s3rver).
 packages+=(rabbitmq-server postgresql)
