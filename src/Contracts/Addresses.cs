@@ -1,14 +1,5 @@
 namespace Microscope.Contracts;
 
-/// <summary>Technique names in requests. The techniques themselves (names, kinds, parameters)
-/// are the Engine's lens registry (Microscope.Engine.Lenses.Lenses), which the coordinator,
-/// the worker and the viewer read; this project only carries names.</summary>
-public static class Techniques
-{
-    /// <summary>In a sweep's techniques: every registered technique.</summary>
-    public const string Everything = "everything";
-}
-
 /// <summary>One unit of one op of one model version, as linked everywhere:
 /// <c>demo/abc123def456/conv3/9</c>. Op-level results (deepdream, caricature) have unit
 /// <see cref="OpLevel"/> (-1), written "op" in addresses and keys: <c>demo/abc123def456/conv3/op</c>.</summary>

@@ -27,6 +27,13 @@ public class ContractsTests
     }
 
     [Fact]
+    public void TheHashNamesTheEnginesRenderScheme()
+    {
+        // Contracts cannot reference the Engine: the two constants must agree.
+        Assert.Equal(Microscope.Engine.Render.ImageSeeds.Scheme, RenderSettings.RenderScheme);
+    }
+
+    [Fact]
     public void ObjectKeysFollowTheArchitectureLayout()
     {
         var a = new UnitAddress("inceptionv1", "abc123def456", "mixed4c", 447);
