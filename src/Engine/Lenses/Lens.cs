@@ -46,6 +46,11 @@ public abstract class Lens
     /// <see cref="LensRunner"/> has already checked the op, the units and the parameters.</summary>
     public abstract IReadOnlyList<LensResult> Run(LensRun run);
 
+    /// <summary>The suffix of the file a grid cell shows: the first file under the default
+    /// parameters (kept: the viewer asks for it once per cell).</summary>
+    public string GridSuffix => _gridSuffix ??= Files(Arguments())[0].Suffix;
+    private string? _gridSuffix;
+
     /// <summary>Op-level lenses store one result per op (unit -1 in the farm, "op" in keys).</summary>
     public bool OpLevel => Kind is LensKind.Op or LensKind.ImageBased;
     /// <summary>Lenses that compute every unit of an op in one pass: a packet holds all of them.</summary>

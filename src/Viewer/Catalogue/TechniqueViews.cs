@@ -52,7 +52,7 @@ public static class TechniqueViews
     /// the lens writes.</summary>
     public static string GridImageKey(string model, string version, string op, int unit, string technique, string paramsHash) =>
         $"{model}/{version}/{op}/{unit.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{technique}/{paramsHash}" +
-        (LensRegistry.TryGet(technique) is { } lens ? lens.Files(lens.Arguments())[0].Suffix : ".png");
+        (LensRegistry.TryGet(technique)?.GridSuffix ?? ".png");
 
     /// <summary>Alt text naming model, op, unit and technique (accessibility, and search engines).</summary>
     public static string Alt(string model, string op, int? unit, string technique, string? caption = null) =>
