@@ -88,8 +88,9 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
                         new Relay(v => progress.Report(offset + (int)(v * total))), cancel),
                     cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
             }
-            catch (ArgumentException e) when (e is not ArgumentOutOfRangeException)
+            catch (ArgumentException e)
             {
+                // The runner's checks (lens, parameters, op, units): a retry would not change them.
                 throw new PermanentRenderException(e.Message);
             }
             foreach (var unit in chunk)

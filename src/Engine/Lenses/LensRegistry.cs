@@ -16,10 +16,11 @@ public static class LensRegistry
     public const string Everything = "everything";
 
     private static readonly Lock Gate = new();
-    private static List<Lens> _all = Discover();
+    private static List<Lens>? _all;
 
-    /// <summary>Every lens, in display order.</summary>
-    public static IReadOnlyList<Lens> All { get { lock (Gate) return _all; } }
+    /// <summary>Every lens, in display order. Found on first use (not in a static constructor,
+    /// so a bad MICROSCOPE_LENS_ASSEMBLIES surfaces as its own message, not a type-load error).</summary>
+    public static IReadOnlyList<Lens> All { get { lock (Gate) return _all ??= Discover(); } }
 
     public static IReadOnlyList<string> Names => All.Select(l => l.Name).ToList();
 
@@ -51,6 +52,7 @@ public static class LensRegistry
         if (!ValidName(lens.Name)) throw new ArgumentException($"lens name '{lens.Name}' must be 1-40 lower-case letters, digits or '_'");
         lock (Gate)
         {
+            _all ??= Discover();
             var existing = _all.FirstOrDefault(l => l.Name == lens.Name);
             if (existing is not null)
             {
@@ -75,7 +77,7 @@ public static class LensRegistry
             try { assemblies.Add(Assembly.LoadFrom(path)); }
             catch (Exception e) when (e is IOException or BadImageFormatException)
             {
-                throw new InvalidOperationException($"{AssembliesVariable}: cannot load lens assembly '{path}': {e.Message}", e);
+                throw new InvalidDataException($"{AssembliesVariable}: cannot load lens assembly '{path}': {e.Message}", e);
             }
         }
         var found = new List<Lens>();
@@ -83,8 +85,8 @@ public static class LensRegistry
         {
             if (type.IsAbstract || !typeof(Lens).IsAssignableFrom(type) || type.GetConstructor(Type.EmptyTypes) is null) continue;
             var lens = (Lens)Activator.CreateInstance(type)!;
-            if (!ValidName(lens.Name)) throw new InvalidOperationException($"lens {type.FullName}: name '{lens.Name}' must be 1-40 lower-case letters, digits or '_'");
-            if (found.Any(l => l.Name == lens.Name)) throw new InvalidOperationException($"two lenses are named '{lens.Name}'");
+            if (!ValidName(lens.Name)) throw new InvalidDataException($"lens {type.FullName}: name '{lens.Name}' must be 1-40 lower-case letters, digits or '_'");
+            if (found.Any(l => l.Name == lens.Name)) throw new InvalidDataException($"two lenses are named '{lens.Name}'");
             found.Add(lens);
         }
         return Ordered(found);
