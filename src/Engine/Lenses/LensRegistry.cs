@@ -72,7 +72,7 @@ public static class LensRegistry
     private static List<Lens> Discover()
     {
         var assemblies = new List<Assembly> { typeof(Lens).Assembly };
-        foreach (var path in (Environment.GetEnvironmentVariable(AssembliesVariable) ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        foreach (var path in (Environment.GetEnvironmentVariable("MICROSCOPE_LENS_ASSEMBLIES") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             try { assemblies.Add(Assembly.LoadFrom(path)); }
             catch (Exception e) when (e is IOException or BadImageFormatException)
