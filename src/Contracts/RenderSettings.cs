@@ -16,11 +16,21 @@ public sealed record RenderSettings
     public double Decay { get; init; } = 1.0;
     public double InitStd { get; init; } = 0.01;
     public IReadOnlyList<int> Thresholds { get; init; } = [];
+    /// <summary>Lens parameters by lens name, then parameter name, as invariant text
+    /// (<c>{"diversity": {"images": "6"}}</c>); the coordinator keeps only those of the
+    /// request's lenses that differ from their defaults, in canonical form.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, string>>? LensParameters { get; init; }
+
+    /// <summary>How seeds become starting images (the Engine's ImageSeeds.Scheme). Scheme 2 seeds
+    /// each image from (seed, unit), so packing does not change pixels; it entered the hash
+    /// with that change, so results of scheme 1 keep their own (older) hashes and keys.</summary>
+    public const int RenderScheme = 2;
 
     /// <summary>A stable 12-hex-digit hash of the parameters that change the image: SHA-256 of a
-    /// canonical text (invariant culture, "R" doubles, sorted thresholds). A field added later
-    /// must enter the text only when it differs from its default, so existing hashes (and the
-    /// object keys built on them) stay valid.</summary>
+    /// canonical text (invariant culture, "R" doubles, sorted thresholds, the render scheme, then
+    /// the lens parameters sorted, only when there are any). A field added later must enter the
+    /// text only when it differs from its default, so existing hashes (and the object keys built
+    /// on them) stay valid; the scheme is the exception on purpose: it changed the pixels.</summary>
     public string Hash()
     {
         var text = new StringBuilder()
@@ -32,7 +42,15 @@ public sealed record RenderSettings
             .Append(";decay=").Append(Decay.ToString("R", CultureInfo.InvariantCulture))
             .Append(";initstd=").Append(InitStd.ToString("R", CultureInfo.InvariantCulture))
             .Append(";thresholds=").Append(string.Join(",", Thresholds.Order().Select(t => t.ToString(CultureInfo.InvariantCulture))))
-            .ToString();
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12];
+            .Append(";scheme=").Append(RenderScheme.ToString(CultureInfo.InvariantCulture));
+        var lens = (LensParameters ?? new Dictionary<string, IReadOnlyDictionary<string, string>>())
+            .SelectMany(l => l.Value.Select(p => $"{l.Key}.{p.Key}={p.Value}"))
+            .Order(StringComparer.Ordinal).ToList();
+        if (lens.Count > 0) text.Append(";lens=").Append(string.Join(",", lens));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..12];
     }
+
+    /// <summary>The parameters of one lens (empty when none were given).</summary>
+    public IReadOnlyDictionary<string, string> ParametersOf(string lens) =>
+        LensParameters is not null && LensParameters.TryGetValue(lens, out var p) ? p : new Dictionary<string, string>();
 }

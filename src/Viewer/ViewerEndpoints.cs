@@ -90,7 +90,7 @@ public static class ViewerEndpoints
                 Version = found.Model.Version,
                 Op = found.Op!.Name,
                 Unit = found.Unit,
-                Technique = form.Technique ?? Techniques.Channel,
+                Technique = form.Technique ?? TechniqueViews.Default,
                 Force = form.Force,
                 Parameters = defaults with
                 {
@@ -143,17 +143,17 @@ public static class ViewerEndpoints
         var o = found.Op!;
         if (o.Name != found.OpAsWritten) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, o.Name, null)), v, technique), permanent: false);
         var have = await catalogue.TechniquesOfOpAsync(m.Name, m.Version, o.Name, cancel);
-        var unitTechniques = have.Where(t => !TechniqueViews.OpLevel.Contains(t)).Append(Techniques.Channel).Distinct()
+        var unitTechniques = have.Where(t => !TechniqueViews.IsOpLevel(t)).Append(TechniqueViews.Default).Distinct()
             .OrderBy(TechniqueViews.Rank).ThenBy(t => t, StringComparer.Ordinal).ToList();
-        var chosen = technique ?? Techniques.Channel;
+        var chosen = technique ?? TechniqueViews.Default;
         if (!unitTechniques.Contains(chosen))
             return NotFoundPage.Render(new Missing("technique", chosen, o.Name,
                 unitTechniques.Select(t => (t, $"{LinkResolver.Href(new Target(m.Name, o.Name, null))}?technique={Uri.EscapeDataString(t)}")).ToList()), m.Name);
         var grid = await catalogue.GridAsync(m.Name, m.Version, o.Name, chosen, cancel);
         var opLevel = new List<Coordinator.Data.ResultRow>();
-        foreach (var t in have.Where(TechniqueViews.OpLevel.Contains))
+        foreach (var t in have.Where(TechniqueViews.IsOpLevel))
             if (await catalogue.LatestOfOpAsync(m.Name, m.Version, o.Name, t, cancel) is { } r) opLevel.Add(r);
-        return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel);
+        return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel, await catalogue.ParametersAsync(opLevel.Select(r => r.ParamsHash), cancel));
     }
 
     private static async Task<IResult> UnitPageAsync(Resolved found, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CancellationToken cancel)
@@ -161,13 +161,13 @@ public static class ViewerEndpoints
         var m = found.Model;
         if (found.Op!.Name != found.OpAsWritten) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
         var results = (await catalogue.UnitResultsAsync(m.Name, m.Version, found.Op.Name, found.Unit!.Value, cancel))
-            .Where(r => !TechniqueViews.OpLevel.Contains(r.Technique)).ToList();
+            .Where(r => !TechniqueViews.IsOpLevel(r.Technique)).ToList();
         var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash), cancel);
         // Scores and crops of the newest dataset examples live in their record, not the catalogue.
         var examples = results.FirstOrDefault(r => r.Technique == "dataset_examples") is { } ex
             ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
             : DatasetExamples.None;
-        return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Techniques.All, tokens.AnyConfigured);
+        return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Engine.Lenses.LensRegistry.All.Where(l => !l.OpLevel).Select(l => l.Name).ToList(), tokens.AnyConfigured);
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>

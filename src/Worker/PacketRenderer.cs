@@ -1,11 +1,8 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microscope.Contracts;
 using Microscope.Engine.Imaging;
 using Microscope.Engine.Models;
 using Microscope.Engine.Render;
-using Microscope.Engine.Render.Objectives;
-using Microscope.Engine.Techniques;
+using Microscope.Engine.Lenses;
 using Microscope.Engine.Torch;
 using Microscope.Farm.Hosting;
 
@@ -17,18 +14,17 @@ public sealed class PermanentRenderException(string message) : Exception(message
 
 /// <summary>One rendered tuple, encoded and ready to upload: its files by key suffix (".png",
 /// "-0.png", ".channel.png", ".orientation.svg", ".json", ...).</summary>
-public sealed record RenderedUnit(PacketUnit Unit, IReadOnlyList<TechniqueOutput> Files, double ObjectiveStart, double ObjectiveEnd, double MsPerStep);
+public sealed record RenderedUnit(PacketUnit Unit, IReadOnlyList<LensOutput> Files, double ObjectiveStart, double ObjectiveEnd, double MsPerStep);
 
-/// <summary>Renders a packet with the Engine. Channel and neuron: the objective with one unit
-/// per batch index, PNG and JSON record per unit. Every other technique goes through the
-/// Engine's TechniqueRunner: unit images (diversity) in batches of MaxBatch units, op-level
-/// images (deepdream, caricature: the packet's one tuple, unit -1) and op jobs (dataset
-/// examples, tuning curves: every unit of the packet in one pass).</summary>
+/// <summary>Renders a packet with the Engine's <see cref="LensRunner"/>, the single path every
+/// lens takes (the CLI's too): unit lenses in batches of MaxBatch units, op-level lenses (the
+/// packet's one tuple, unit -1) and analysis lenses (every unit of the packet in one pass) in
+/// one run. Each tuple's record is the one format, with the packet's context added.</summary>
 public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions weights) : IDisposable
 {
     private readonly Device _device = Device.Resolve(options.Device);
     private readonly LinkedList<VisionModel> _models = new();
-    private readonly TechniqueOptions _techniqueOptions = new()
+    private readonly LensData _data = new()
     {
         DatasetFolder = options.DatasetFolder,
         ProceduralImages = options.DatasetImages,
@@ -45,120 +41,67 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         problems.AddRange(parameters.Validate());
         if (work.Parameters.Size > options.MaxImageSize)
             problems.Add($"size {work.Parameters.Size} exceeds this worker's limit of {options.MaxImageSize} px (Worker:MaxImageSize)");
-        if (!Techniques.Known.Contains(work.Technique))
-            problems.Add($"unknown technique '{work.Technique}'; this worker renders {string.Join(", ", Techniques.Known)}");
+        if (LensRegistry.TryGet(work.Technique) is not { } lens)
+            problems.Add($"unknown technique '{work.Technique}'; this worker renders {string.Join(", ", LensRegistry.Names)}");
+        else
+        {
+            try { lens.Arguments(work.Parameters.ParametersOf(lens.Name)); }
+            catch (ArgumentException e) { problems.Add(e.Message); }
+        }
         if (work.Units.Count == 0) problems.Add("the packet has no units");
         return problems;
     }
 
-    /// <summary>Renders every unit of the packet (in batches of at most MaxBatch); calls
-    /// <paramref name="rendered"/> for each unit as soon as its batch is done.</summary>
+    /// <summary>Renders every unit of the packet (unit lenses in batches of at most MaxBatch);
+    /// calls <paramref name="rendered"/> for each unit as soon as its batch is done.</summary>
     public async Task RenderAsync(RenderWork work, IProgress<int> progress, Func<RenderedUnit, Task> rendered, CancellationToken cancel)
     {
         var model = Model(work.Model, work.ModelVersion);
-        string op;
-        OpInfo info;
+        Lens lens;
         try
         {
-            op = model.ResolveOp(work.Op);
-            info = model.Describe().Ops.Single(o => o.Name == op);
+            lens = LensRegistry.Get(work.Technique);
+            var op = model.ResolveOp(work.Op);
+            var info = model.Describe().Ops.Single(o => o.Name == op);
+            if (LensRunner.UnitProblem(lens, info, work.Units.Select(u => u.Unit).ToList()) is { } problem) throw new PermanentRenderException(problem);
         }
         catch (UnknownNameException e)
         {
             throw new PermanentRenderException(e.Message);
         }
-        var opLevel = Techniques.IsOpLevel(work.Technique);
-        foreach (var u in work.Units)
-            if (opLevel ? u.Unit != UnitAddress.OpLevel : u.Unit < 0 || u.Unit >= info.Channels)
-                throw new PermanentRenderException(opLevel
-                    ? $"{work.Technique} renders the whole op: its tuple's unit is {UnitAddress.OpLevel}, not {u.Unit}"
-                    : $"op '{op}' has units 0..{info.Channels - 1}; {u.Unit} is out of range");
         var parameters = ToEngine(work.Parameters);
-        if (work.Technique is not (Techniques.Channel or Techniques.Neuron))
-        {
-            await RunTechniqueAsync(work, model, op, parameters, progress, rendered, cancel);
-            return;
-        }
-        var done = 0;
-        foreach (var chunk in work.Units.Chunk(options.MaxBatch))
-        {
-            var units = chunk.Select(u => u.Unit).ToArray();
-            Objective objective = work.Technique == Techniques.Neuron ? new NeuronObjective(op, units) : new ChannelObjective(op, units);
-            var offset = done;
-            var result = await Task.Factory.StartNew(
-                () => Renderer.Render(model, objective, units.Length, parameters, new Offset(progress, offset * parameters.Steps), cancel),
-                cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-            foreach (var image in result.Images)
-            {
-                var unit = chunk[image.BatchIndex];
-                var png = ImageFile.EncodePng(image.Pixels, image.Size, image.Size);
-                var record = JsonSerializer.SerializeToUtf8Bytes(new
-                {
-                    schemaVersion = 1,
-                    model = work.Model,
-                    version = work.ModelVersion,
-                    op,
-                    unit = unit.Unit,
-                    technique = work.Technique,
-                    objective = objective.Describe(),
-                    paramsHash = work.ParamsHash,
-                    parameters = work.Parameters,
-                    device = _device.ToString(),
-                    batch = units.Length,
-                    objectiveStart = image.ObjectiveStart,
-                    objectiveEnd = image.ObjectiveEnd,
-                    msPerStep = result.MsPerStep,
-                    totalMs = result.TotalMs,
-                    trajectory = image.Trajectory,
-                    packetId = work.PacketId,
-                    tupleId = unit.TupleId,
-                });
-                await rendered(new RenderedUnit(unit, [new(unit.Unit, ".png", "image/png", png), new(unit.Unit, ".json", "application/json", record)],
-                    image.ObjectiveStart, image.ObjectiveEnd, result.MsPerStep));
-            }
-            done += chunk.Length;
-        }
-    }
-
-    /// <summary>Any technique through the Engine's TechniqueRunner; the outputs grouped by
-    /// unit (op-level outputs, unit null, belong to the packet's one tuple).</summary>
-    private async Task RunTechniqueAsync(RenderWork work, VisionModel model, string op, RenderParameters parameters, IProgress<int> progress,
-        Func<RenderedUnit, Task> rendered, CancellationToken cancel)
-    {
-        var opLevel = Techniques.IsOpLevel(work.Technique);
-        // Op jobs compute every unit in one pass over the images: never split them.
-        var chunks = opLevel || Techniques.IsOpJob(work.Technique) ? [work.Units.ToArray()] : work.Units.Chunk(options.MaxBatch).ToList();
+        var lensParameters = work.Parameters.ParametersOf(lens.Name);
+        var data = weights.DatasetFor(work.Model) is { } folder ? _data with { DatasetFolder = folder } : _data;
+        // Only unit lenses batch; op-level and analysis lenses compute the whole op in one run.
+        var chunks = lens.Kind == LensKind.Unit ? work.Units.Chunk(options.MaxBatch).ToList() : [work.Units.ToArray()];
         var done = 0;
         foreach (var chunk in chunks)
         {
-            var units = opLevel ? [] : chunk.Select(u => u.Unit).ToArray();
+            var units = lens.OpLevel ? [] : chunk.Select(u => u.Unit).ToArray();
             var offset = done;
             var total = Math.Max(1, chunk.Length) * parameters.Steps;
-            var techniqueOptions = weights.DatasetFor(work.Model) is { } folder ? _techniqueOptions with { DatasetFolder = folder } : _techniqueOptions;
-            var outputs = await Task.Factory.StartNew(
-                () => TechniqueRunner.Run(model, op, work.Technique, units, parameters, techniqueOptions,
-                    new Relay(v => progress.Report(offset + (int)(v * total))), cancel),
-                cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            IReadOnlyList<LensResult> results;
+            try
+            {
+                results = await Task.Factory.StartNew(
+                    () => LensRunner.Run(model, work.Op, lens.Name, units, parameters, lensParameters, data,
+                        new Relay(v => progress.Report(offset + (int)(v * total))), cancel),
+                    cancel, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            }
+            catch (ArgumentException e)
+            {
+                // The runner's checks (lens, parameters, op, units): a retry would not change them.
+                throw new PermanentRenderException(e.Message);
+            }
             foreach (var unit in chunk)
             {
-                var files = outputs.Where(o => opLevel ? o.Unit is null : o.Unit == unit.Unit).ToList();
-                if (files.Count == 0) throw new InvalidOperationException($"{work.Technique} returned nothing for unit {unit.Unit}");
-                var (start, end, msPerStep) = Summary(files);
-                await rendered(new RenderedUnit(unit, files, start, end, msPerStep));
+                var result = results.FirstOrDefault(r => lens.OpLevel ? r.Unit is null : r.Unit == unit.Unit)
+                    ?? throw new InvalidOperationException($"{work.Technique} returned nothing for unit {unit.Unit}");
+                var record = result.Record with { ParamsHash = work.ParamsHash, PacketId = work.PacketId, TupleId = unit.TupleId, Batch = units.Length };
+                await rendered(new RenderedUnit(unit, result.Outputs(record), record.ObjectiveStart ?? 0, record.ObjectiveEnd ?? 0, record.MsPerStep ?? 0));
             }
             done += total;
         }
-    }
-
-    /// <summary>Objective start and end (the mean over the result's images) and ms per step,
-    /// from an optimised technique's record; 0 for jobs that optimise nothing.</summary>
-    private static (double Start, double End, double MsPerStep) Summary(IReadOnlyList<TechniqueOutput> files)
-    {
-        var record = files.FirstOrDefault(f => f.Suffix == ".json");
-        if (record is null) return (0, 0, 0);
-        var node = JsonNode.Parse(record.Content);
-        static double Mean(JsonNode? n) => n is JsonArray a && a.Count > 0 ? a.Average(v => v!.GetValue<double>()) : 0;
-        return (Mean(node?["objective_start"]), Mean(node?["objective_end"]), node?["ms_per_step"]?.GetValue<double>() ?? 0);
     }
 
     /// <summary>The model at the packet's version, loaded once and kept (least recently used
@@ -214,10 +157,5 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
     private sealed class Relay(Action<double> report) : IProgress<double>
     {
         public void Report(double value) => report(value);
-    }
-
-    private sealed class Offset(IProgress<int> inner, int offset) : IProgress<int>
-    {
-        public void Report(int value) => inner.Report(offset + value);
     }
 }

@@ -49,6 +49,7 @@ public static class ServiceSettings
     public static readonly IReadOnlyDictionary<string, string> ProcessVariablesNotDeployed = new Dictionary<string, string>
     {
         ["MICROSCOPE_CONFIG"] = "a JSON settings file: the cluster sets every setting as a variable instead",
+        ["MICROSCOPE_LENS_ASSEMBLIES"] = "extra lenses from your own dlls: the images deploy the built-in lenses only",
     };
 
     /// <summary>Settings that carry credentials: they must come from Secrets, never ConfigMaps.</summary>

@@ -1,5 +1,6 @@
 using Microscope.Engine.Demo;
 using Microscope.Engine.Imaging;
+using Microscope.Engine.Lenses;
 using Microscope.Engine.Models;
 using Microscope.Engine.Render;
 using Microscope.Engine.Render.Objectives;
@@ -22,7 +23,7 @@ public class TechniqueTests(DemoModelFixture demo) : IClassFixture<DemoModelFixt
     [Fact]
     public void Caricature_raises_the_agreement_with_its_real_image()
     {
-        var inputs = TechniqueRunner.CaricatureInputs(new TechniqueOptions { CaricatureImages = 2 }, 64);
+        var inputs = new LensData().CaricatureInputs(2, 64);
         using var scope = torch.NewDisposeScope();
         var real = torch.cat(inputs.Select(i => torch.tensor(i.Image.Pixels, [1, 3, 64, 64])).ToList(), 0);
         var r = Renderer.Render(demo.Model, new CaricatureObjective("conv4", 1), 2, Quick, companions: real);
@@ -113,7 +114,7 @@ public class TechniqueTests(DemoModelFixture demo) : IClassFixture<DemoModelFixt
     public void Orientation_curve_peaks_at_the_orientation_of_the_units_top_dataset_examples()
     {
         const string op = "conv3";
-        var source = new ProceduralImageSource(TechniqueOptions.ProceduralDatasetSeed, 600);
+        var source = new ProceduralImageSource(LensData.ProceduralDatasetSeed, 600);
         var examples = DatasetExamples.Run(demo.Model, op, source, k: 16);
         var curves = TuningCurves.Run(demo.Model, op, [TuningFamily.Orientation]);
         var checkedUnits = 0;
@@ -156,8 +157,11 @@ public class TechniqueTests(DemoModelFixture demo) : IClassFixture<DemoModelFixt
     public void Every_technique_runs_through_the_shared_runner(string technique, int unitCount, int expectedFiles)
     {
         var before = torch.LiveTensorCount;
-        var options = new TechniqueOptions { DiversityImages = 2, ProceduralImages = 64, TopK = 4, CaricatureImages = 2 };
-        var outputs = TechniqueRunner.Run(demo.Model, "conv2", technique, Enumerable.Range(0, unitCount).ToArray(), Quick with { Steps = 8 }, options);
+        var lensParameters = new Dictionary<string, string> { ["images"] = "2", ["top_k"] = "4" }
+            .Where(p => LensRegistry.Get(technique).Parameters.Any(x => x.Name == p.Key)).ToDictionary();
+        var results = LensRunner.Run(demo.Model, "conv2", technique, Enumerable.Range(0, unitCount).ToArray(), Quick with { Steps = 8 },
+            lensParameters, new LensData { ProceduralImages = 64 });
+        var outputs = results.SelectMany(r => r.Outputs()).ToList();
         Assert.Equal(expectedFiles, outputs.Count);
         foreach (var o in outputs.Where(o => o.ContentType == "image/png")) Assert.True(ImageFile.Decode(o.Content).Width > 0);
         foreach (var o in outputs.Where(o => o.ContentType == "application/json")) System.Text.Json.JsonDocument.Parse(o.Content);
@@ -167,9 +171,10 @@ public class TechniqueTests(DemoModelFixture demo) : IClassFixture<DemoModelFixt
     [Fact]
     public void Everything_expands_to_every_technique_and_unknown_names_are_refused()
     {
-        Assert.Equal(7, TechniqueCatalog.Expand(["everything"]).Count);
-        Assert.Equal(["neuron", "channel"], TechniqueCatalog.Expand(["neuron", "channel", "neuron"]));
-        var e = Assert.Throws<UnknownNameException>(() => TechniqueCatalog.Expand(["deep_dream"]));
+        Assert.Equal(LensRegistry.Names, LensRegistry.Expand(["everything"]).Select(l => l.Name));
+        Assert.Equal(["neuron", "channel"], LensRegistry.Expand(["neuron", "channel", "neuron"]).Select(l => l.Name));
+        var e = Assert.Throws<UnknownNameException>(() => LensRegistry.Expand(["deep_dream"]));
         Assert.Contains("'deepdream'", e.Message);
+        Assert.Throws<UnknownNameException>(() => LensRunner.Run(demo.Model, "conv2", "dance", [0], Quick));
     }
 }

@@ -6,6 +6,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Microscope.Contracts;
+using Microscope.Engine.Lenses;
 using Microscope.Engine.Imaging;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -171,7 +172,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var tuples = await TuplesAsync(http, id);
         Assert.Equal(5 * 16 + 2, tuples.Count);
         Assert.All(tuples, t => Assert.Equal("done", t.State));
-        Assert.Equal(Techniques.Known.Order(), tuples.Select(t => t.Technique).Distinct().Order());
+        Assert.Equal(LensRegistry.Names.Order(), tuples.Select(t => t.Technique).Distinct().Order());
         // Files per result: image + record; four diversity images or caricatures; two
         // dataset-example sprites; four tuning-curve plots.
         var filesPerResult = new Dictionary<string, int>

@@ -28,6 +28,9 @@ public class ApiValidationTests
         { "/api/renders", """{"model":"demo","op":"conv1"}""", 422, "unit is required" },
         { "/api/renders", """{"model":"demo","op":"nope","unit":1}""", 422, "no op 'nope'" },
         { "/api/renders", """{"model":"demo","op":"conv1","unit":1,"technique":"dreams"}""", 422, "unknown technique" },
+        { "/api/sweeps", """{"model":"demo","techniques":["channel"],"parameters":{"lensParameters":{"diversity":{"images":"6"}}}}""", 422, "which this request does not render" },
+        { "/api/sweeps", """{"model":"demo","techniques":["diversity"],"parameters":{"lensParameters":{"diversity":{"images":"99"}}}}""", 422, "diversity parameter 'images' must be in 2..16, not 99" },
+        { "/api/renders", """{"model":"demo","op":"conv1","unit":1,"technique":"diversity","parameters":{"lensParameters":{"diversity":{"imagez":"3"}}}}""", 422, "diversity has no parameter 'imagez'" },
     };
 
     [Theory]

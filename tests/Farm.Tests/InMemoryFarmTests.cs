@@ -82,6 +82,29 @@ public class InMemoryFarmTests
     }
 
     [Fact]
+    public async Task AUnitRenderedInAPacketAndAloneWritesTheSamePixelsUnderTheSameKey()
+    {
+        await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Coordinator:PacketSize"] = "8" });
+        var parameters = new { steps = 8, size = 32, seed = 3 };
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv2" }, techniques = new[] { "channel" }, parameters });
+        Assert.Equal("done", (await farm.WaitAsync(id, Patience)).State);
+        var packed = farm.Db(db => db.Tuples.Single(t => t.SweepId == id && t.Unit == 13));
+        var inPacket = ImageFile.ToRgb24(ImageFile.Decode((await farm.Store.GetAsync(packed.ImageKey!))!).Pixels, 32, 32);
+
+        // Unit 13 was at position 5 of a packet of 8; rendered again alone (a retry or a re-render).
+        using var response = await farm.Http.PostAsJsonAsync("/api/renders", new { model = "demo", op = "conv2", unit = 13, technique = "channel", parameters, force = true });
+        var render = (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+        Assert.Equal("done", (await farm.WaitAsync(render, Patience)).State);
+        var alone = farm.Db(db => db.Tuples.Single(t => t.SweepId == render));
+        Assert.Equal(packed.ImageKey, alone.ImageKey);
+        var again = ImageFile.ToRgb24(ImageFile.Decode((await farm.Store.GetAsync(alone.ImageKey!))!).Pixels, 32, 32);
+        Assert.True(inPacket.Zip(again).All(p => Math.Abs(p.First - p.Second) <= 1), "unit 13 alone differs from unit 13 in its packet");
+        var neighbour = farm.Db(db => db.Tuples.Single(t => t.SweepId == id && t.Unit == 12));
+        var other = ImageFile.ToRgb24(ImageFile.Decode((await farm.Store.GetAsync(neighbour.ImageKey!))!).Pixels, 32, 32);
+        Assert.False(other.Zip(again).All(p => Math.Abs(p.First - p.Second) <= 1));   // the check can fail
+    }
+
+    [Fact]
     public async Task BadParametersFailWithTheirReasonAndAreNotRetried()
     {
         await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Worker:MaxImageSize"] = "32" });

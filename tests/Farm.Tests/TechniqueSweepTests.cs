@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using System.Xml.Linq;
 using Microscope.Contracts;
+using Microscope.Engine.Lenses;
 using Microscope.Engine.Imaging;
 
 namespace Microscope.Farm.Tests;
@@ -34,14 +35,13 @@ public class TechniqueSweepTests
         var packets = farm.Db(db => db.Packets.Where(p => p.SweepId == id).ToList());
         var sweep = farm.Db(db => db.Sweeps.Single(s => s.Id == id));
 
-        Assert.Equal(Techniques.Known, JsonSerializer.Deserialize<string[]>(sweep.TechniquesJson));
-        Assert.Equal(7, Techniques.Known.Count);
-        Assert.Equal(Techniques.Known.Order(), tuples.Select(t => t.Technique).Distinct().Order());
-        foreach (var technique in Techniques.Known)
+        Assert.Equal(LensRegistry.Names, JsonSerializer.Deserialize<string[]>(sweep.TechniquesJson));
+        Assert.Equal(LensRegistry.Names.Order(), tuples.Select(t => t.Technique).Distinct().Order());
+        foreach (var technique in LensRegistry.Names)
         {
             var units = tuples.Where(t => t.Technique == technique).Select(t => t.Unit).Order().ToList();
             var mine = packets.Where(p => p.Technique == technique).ToList();
-            if (Techniques.IsOpLevel(technique))
+            if (LensRegistry.Get(technique).OpLevel)
             {
                 Assert.Equal([UnitAddress.OpLevel], units);
                 Assert.Single(mine);
@@ -50,10 +50,10 @@ public class TechniqueSweepTests
             {
                 Assert.Equal(Enumerable.Range(0, Conv1Units), units);
                 // Op jobs compute every unit in one pass: one packet; the rest packetSize units each.
-                Assert.Equal(Techniques.IsOpJob(technique) ? 1 : Conv1Units / 4, mine.Count);
+                Assert.Equal(LensRegistry.Get(technique).OnePassPerOp ? 1 : Conv1Units / 4, mine.Count);
             }
         }
-        Assert.Equal(5 * Conv1Units + 2, (await farm.StatusAsync(id)).Total);
+        Assert.Equal(LensRegistry.All.Sum(l => l.OpLevel ? 1 : Conv1Units), (await farm.StatusAsync(id)).Total);
     }
 
     [Fact]
@@ -74,17 +74,17 @@ public class TechniqueSweepTests
     public async Task ASweepWithAllTechniquesOverOneOpCompletesAndEveryResultIsReadable()
     {
         await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Worker:DatasetImages"] = "64" });
-        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = Techniques.Known, parameters = new { steps = 4, size = 32 } });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = LensRegistry.Names, parameters = new { steps = 4, size = 32 } });
         var status = await farm.WaitAsync(id, TimeSpan.FromMinutes(3));
 
         Assert.Equal("done", status.State);
-        Assert.Equal(5 * Conv1Units + 2, status.Total);
+        Assert.Equal(LensRegistry.All.Sum(l => l.OpLevel ? 1 : Conv1Units), status.Total);
         Assert.Equal(status.Total, status.Counts["done"]);
         var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
         Assert.All(tuples, t => Assert.Equal("done", t.State));
         Assert.Equal(tuples.Count, tuples.Select(t => (t.Op, t.Unit, t.Technique)).Distinct().Count());
-        foreach (var technique in Techniques.Known)
-            Assert.Equal(Techniques.IsOpLevel(technique) ? 1 : Conv1Units, tuples.Count(t => t.Technique == technique));
+        foreach (var technique in LensRegistry.Names)
+            Assert.Equal(LensRegistry.Get(technique).OpLevel ? 1 : Conv1Units, tuples.Count(t => t.Technique == technique));
         Assert.Equal(tuples.Count, farm.Db(db => db.Results.Count()));
 
         var expected = new HashSet<string>();
@@ -124,7 +124,7 @@ public class TechniqueSweepTests
                 var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "dataset_examples" }, parameters = new { steps = 4, size = 32 } });
                 Assert.Equal("done", (await farm.WaitAsync(id, TimeSpan.FromMinutes(2))).State);
                 var record = farm.Db(db => db.Tuples.Single(t => t.SweepId == id && t.Unit == 3)).RecordKey!;
-                var json = JsonDocument.Parse((await farm.Store.GetAsync(record))!).RootElement;
+                var json = JsonDocument.Parse((await farm.Store.GetAsync(record))!).RootElement.GetProperty("details");   // lens results sit under "details" (record format 2)
                 Assert.Contains(folder, json.GetProperty("source").GetString(), StringComparison.Ordinal);
                 Assert.Equal(6, json.GetProperty("images_seen").GetInt32());
                 var ids = json.GetProperty("channel").EnumerateArray().Select(e => e.GetProperty("image_id").GetString()).ToList();
@@ -134,5 +134,24 @@ public class TechniqueSweepTests
             Assert.Contains($"Datasets:demo: folder '{folder}-gone' does not exist (set MICROSCOPE_MODELS__DATASETS__DEMO)", e.Message);
         }
         finally { Directory.Delete(folder, recursive: true); }
+    }
+
+    [Fact]
+    public void TheWorkerRefusesAnUnknownTechniqueAndBadLensParametersBeforeRendering()
+    {
+        using var renderer = new Microscope.Worker.PacketRenderer(new Microscope.Worker.WorkerOptions(), new Microscope.Farm.Hosting.ModelWeightsOptions());
+        var work = new RenderWork
+        {
+            PacketId = Guid.NewGuid(), Model = "demo", ModelVersion = "v", Op = "conv1", Technique = "dance",
+            Parameters = new RenderSettings { Steps = 4, Size = 32 }, ParamsHash = "h", Units = [new PacketUnit(Guid.NewGuid(), 0)],
+        };
+        Assert.Contains(renderer.Check(work), p => p.StartsWith("unknown technique 'dance'; this worker renders channel, neuron,", StringComparison.Ordinal));
+        var bad = work with
+        {
+            Technique = "diversity",
+            Parameters = work.Parameters with { LensParameters = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["diversity"] = new Dictionary<string, string> { ["images"] = "1" } } },
+        };
+        Assert.Contains(renderer.Check(bad), p => p.Contains("diversity parameter 'images' must be in 2..16, not 1", StringComparison.Ordinal));
+        Assert.Empty(renderer.Check(work with { Technique = "channel" }));
     }
 }

@@ -26,7 +26,7 @@ public static class DemoCommand
         var model = new Option<string>("--model", "-m") { Description = "model to sweep: a slug, or your own model's .model.json (its weights beside it)", DefaultValueFactory = _ => "demo" };
         var steps = new Option<int>("--steps") { Description = "optimisation steps per image (DEMO_STEPS)", DefaultValueFactory = _ => EnvInt("DEMO_STEPS", 128) };
         var size = new Option<int>("--size") { Description = "image size in pixels (DEMO_SIZE)", DefaultValueFactory = _ => EnvInt("DEMO_SIZE", 64) };
-        var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques (default: channel and neuron)", AllowMultipleArgumentsPerToken = true };
+        var techniques = new Option<string[]>("--technique", "-t") { Description = $"techniques: {string.Join(", ", Engine.Lenses.LensRegistry.Names)} or {Engine.Lenses.LensRegistry.Everything} (default: {string.Join(" and ", Engine.Lenses.LensRegistry.DefaultSweep)})", AllowMultipleArgumentsPerToken = true };
         var ops = new Option<string[]>("--op") { Description = "ops to sweep (default: all)", AllowMultipleArgumentsPerToken = true };
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "folder for the database and the objects", DefaultValueFactory = _ => new DirectoryInfo("out/demo-farm") };
         var port = new Option<int>("--port") { Description = "port of the status page and API on 127.0.0.1 (0: any free port)", DefaultValueFactory = _ => 5080 };
@@ -75,7 +75,7 @@ public static class DemoCommand
             {
                 Model = modelName,
                 Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
-                Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : [.. Techniques.All],
+                Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : [.. Engine.Lenses.LensRegistry.DefaultSweep],
                 Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size) },
                 Force = r.GetValue(force),
             }).GetAwaiter().GetResult();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Microscope.Contracts;
+using Microscope.Engine.Lenses;
 
 namespace Microscope.Cli.Commands;
 
@@ -12,7 +13,9 @@ public static class SweepCommand
         var model = new Option<string>("--model", "-m") { Description = "model slug", Required = true };
         var version = new Option<string?>("--version") { Description = "model version (default: the current one)" };
         var ops = new Option<string[]>("--op") { Description = "ops (default: all)", AllowMultipleArgumentsPerToken = true };
-        var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques: channel, neuron, diversity, deepdream, caricature, dataset_examples, tuning_curves or everything (default: channel and neuron)", AllowMultipleArgumentsPerToken = true };
+        var techniques = new Option<string[]>("--technique", "-t") { Description = $"techniques: {string.Join(", ", LensRegistry.Names)} or {LensRegistry.Everything} (default: {string.Join(" and ", LensRegistry.DefaultSweep)})", AllowMultipleArgumentsPerToken = true };
+        techniques.AcceptOnlyFromAmong([.. LensRegistry.Names, LensRegistry.Everything]);
+        var lensParameters = new Option<string[]>("--param", "-p") { Description = "a lens parameter, name=value or lens.name=value (e.g. diversity.images=6); repeatable", AllowMultipleArgumentsPerToken = true };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 512, Description = "optimisation steps" };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 128, Description = "image size in pixels" };
         var seed = new Option<int>("--seed") { Description = "random seed" };
@@ -22,8 +25,16 @@ public static class SweepCommand
         var follow = new Option<bool>("--follow") { Description = "show progress until the sweep finishes" };
         var command = new Command("sweep", "Start a sweep on a running coordinator.")
         {
-            coordinator, model, version, ops, techniques, steps, size, seed, packetSize, force, paused, follow,
+            coordinator, model, version, ops, techniques, lensParameters, steps, size, seed, packetSize, force, paused, follow,
         };
+        IReadOnlyList<Lens> Chosen(string[]? names) => LensRegistry.Expand(names is { Length: > 0 } ? names : LensRegistry.DefaultSweep);
+        // Lens parameters are checked against the registry when the command line is parsed.
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(techniques) is { } names && names.Any(n => n != LensRegistry.Everything && LensRegistry.TryGet(n) is null)) return;
+            try { LensParameterText.Parse(result.GetValue(lensParameters) ?? [], Chosen(result.GetValue(techniques))); }
+            catch (ArgumentException e) { result.AddError(e.Message); }
+        });
         command.SetAction(r => CommandErrors.Run(() =>
         {
             using var http = FarmClient.Http(r.GetValue(coordinator)!);
@@ -33,7 +44,11 @@ public static class SweepCommand
                 Version = r.GetValue(version),
                 Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
                 Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : null,
-                Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size), Seed = r.GetValue(seed) },
+                Parameters = new RenderSettings
+                {
+                    Steps = r.GetValue(steps), Size = r.GetValue(size), Seed = r.GetValue(seed),
+                    LensParameters = LensParameterText.Parse(r.GetValue(lensParameters) ?? [], Chosen(r.GetValue(techniques))) is { Count: > 0 } lp ? lp : null,
+                },
                 PacketSize = r.GetValue(packetSize),
                 Force = r.GetValue(force),
                 Paused = r.GetValue(paused),

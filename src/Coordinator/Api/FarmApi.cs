@@ -4,6 +4,7 @@ using Microscope.Contracts;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Models;
 using Microscope.Coordinator.Sweeps;
+using Microscope.Engine.Lenses;
 using Microscope.Engine.Models;
 using Microscope.Farm.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -51,6 +52,9 @@ public static class FarmApi
         api.MapPost("/sweeps/{id:guid}/resume", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.ResumeAsync(id, c))));
         api.MapPost("/sweeps/{id:guid}/cancel", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.CancelAsync(id, c))));
         api.MapPost("/sweeps/{id:guid}/retry-failed", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.RetryFailedAsync(id, c))));
+
+        // The lens registry: what sweeps and renders accept in "techniques" and "lensParameters".
+        api.MapGet("/techniques", () => Results.Ok(LensRegistry.All.Select(LensDescription.Of)));
 
         api.MapPost("/renders", (HttpContext http, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
         {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microscope.Contracts;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Models;
+using Microscope.Engine.Lenses;
 using Microscope.Engine.Models;
 using Microscope.Engine.Render;
 using Microsoft.EntityFrameworkCore;
@@ -25,9 +26,17 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
     {
         var errors = new Dictionary<string, string[]>();
         var model = await ResolveModel(request.Model, request.Version, errors, cancel);
-        var techniques = Techniques.Expand(request.Techniques is { Count: > 0 } t ? t : Techniques.All, out var unknown);
+        var techniques = new List<string>();
+        var unknown = new List<string>();
+        foreach (var name in request.Techniques is { Count: > 0 } t ? t : LensRegistry.DefaultSweep)
+        {
+            if (name == LensRegistry.Everything) techniques.AddRange(LensRegistry.Names);
+            else if (LensRegistry.TryGet(name) is { } lens) techniques.Add(lens.Name);
+            else unknown.Add(name);
+        }
+        techniques = techniques.Distinct().ToList();
         if (unknown.Count > 0) errors["techniques"] = [$"unknown technique(s) {string.Join(", ", unknown)}; known: {Known}"];
-        var parameters = CheckParameters(request.Parameters, errors);
+        var parameters = CheckParameters(request.Parameters, techniques, errors);
         var packetSize = request.PacketSize ?? options.PacketSize;
         if (packetSize is < 1 or > 1024) errors["packetSize"] = [$"packetSize must be 1..1024, not {packetSize}"];
         var ops = new List<OpInfo>();
@@ -40,7 +49,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
                 catch (UnknownNameException e) { errors["ops"] = [.. errors.GetValueOrDefault("ops") ?? [], e.Message]; }
             }
             ops = ops.DistinctBy(x => x.Name).ToList();
-            var total = techniques.Sum(t => Techniques.IsOpLevel(t) ? ops.Count : ops.Sum(x => (long)x.Channels));
+            var total = techniques.Sum(t => LensRegistry.Get(t).OpLevel ? ops.Count : ops.Sum(x => (long)x.Channels));
             if (total > options.MaxTuplesPerSweep) errors["ops"] = [$"the sweep has {total} tuples, more than the limit {options.MaxTuplesPerSweep}"];
         }
         if (errors.Count > 0) throw new ApiProblem(422, "invalid sweep", errors);
@@ -51,10 +60,11 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
     {
         var errors = new Dictionary<string, string[]>();
         var model = await ResolveModel(request.Model, request.Version, errors, cancel);
-        var technique = request.Technique ?? Techniques.Channel;
-        if (!Techniques.Known.Contains(technique)) errors["technique"] = [$"unknown technique '{technique}'; known: {string.Join(", ", Techniques.Known)}"];
-        var opLevel = Techniques.IsOpLevel(technique);
-        var parameters = CheckParameters(request.Parameters, errors);
+        var lens = LensRegistry.TryGet(request.Technique ?? LensRegistry.DefaultSweep[0]);
+        if (lens is null) errors["technique"] = [$"unknown technique '{request.Technique}'; known: {string.Join(", ", LensRegistry.Names)}"];
+        var technique = lens?.Name ?? "";
+        var opLevel = lens?.OpLevel ?? false;
+        var parameters = CheckParameters(request.Parameters, lens is null ? [] : [technique], errors);
         OpInfo? op = null;
         if (model is not null)
         {
@@ -68,22 +78,22 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         // Op-level techniques render the whole op: the unit is optional and ignored.
         if (opLevel) { }
         else if (request.Unit is not int unit) errors["unit"] = ["unit is required"];
-        else if (op is not null && (unit < 0 || unit >= op.Channels))
-            errors["unit"] = [$"op '{op.Name}' has units 0..{op.Channels - 1}; {unit} is out of range"];
+        else if (op is not null && lens is not null && LensRunner.UnitProblem(lens, op, [unit]) is { } problem)
+            errors["unit"] = [problem];
         if (errors.Count > 0) throw new ApiProblem(422, "invalid render", errors);
         return new Plan(model!, [op!], [technique], parameters!, 1, request.Force, 1, "render", [opLevel ? UnitAddress.OpLevel : request.Unit!.Value]);
     }
 
-    private static string Known => $"{string.Join(", ", Techniques.Known)}, {Techniques.Everything}";
+    private static string Known => $"{string.Join(", ", LensRegistry.Names)}, {LensRegistry.Everything}";
 
     /// <summary>The tuples' units of one op and technique: one (unit -1, "op" in keys) for
     /// op-level images, else every unit (or the render's one).</summary>
     private static IEnumerable<int> UnitsOf(Plan plan, OpInfo op, string technique) =>
-        Techniques.IsOpLevel(technique) ? [UnitAddress.OpLevel] : plan.Units ?? Enumerable.Range(0, op.Channels);
+        LensRegistry.Get(technique).OpLevel ? [UnitAddress.OpLevel] : plan.Units ?? Enumerable.Range(0, op.Channels);
 
     /// <summary>Units per packet: op jobs (dataset examples, tuning curves) compute every unit
     /// in one pass, so all of an op's units go in one packet; others PacketSize.</summary>
-    public static int PacketSizeOf(string technique, int packetSize) => Techniques.IsOpJob(technique) ? 1 << 20 : Math.Max(1, packetSize);
+    public static int PacketSizeOf(string technique, int packetSize) => LensRegistry.Get(technique).OnePassPerOp ? 1 << 20 : Math.Max(1, packetSize);
 
     private async Task<ModelDescriptor?> ResolveModel(string? name, string? version, Dictionary<string, string[]> errors, CancellationToken cancel)
     {
@@ -103,16 +113,34 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         }
     }
 
-    private static RenderSettings? CheckParameters(RenderSettings? given, Dictionary<string, string[]> errors)
+    /// <summary>The render parameters checked, with the lens parameters checked against the
+    /// registry (each must belong to one of <paramref name="techniques"/>) and kept in canonical
+    /// form (only values that differ from their defaults), so equal requests hash equally.</summary>
+    private static RenderSettings? CheckParameters(RenderSettings? given, IReadOnlyList<string> techniques, Dictionary<string, string[]> errors)
     {
         var p = given ?? new RenderSettings();
-        var problems = ToEngine(p).Validate();
+        var problems = ToEngine(p).Validate().ToList();
+        var canonical = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
+        foreach (var (name, values) in p.LensParameters ?? new Dictionary<string, IReadOnlyDictionary<string, string>>())
+        {
+            if (!techniques.Contains(name))
+            {
+                problems.Add($"lens parameters given for '{name}', which this request does not render ({string.Join(", ", techniques)})");
+                continue;
+            }
+            try
+            {
+                var arguments = LensRegistry.Get(name).Arguments(values);
+                if (arguments.Given.Count > 0) canonical[name] = arguments.Given;
+            }
+            catch (ArgumentException e) { problems.Add(e.Message); }
+        }
         if (problems.Count > 0)
         {
             errors["parameters"] = [.. problems];
             return null;
         }
-        return p;
+        return p with { LensParameters = canonical.Count > 0 ? canonical : null };
     }
 
     public static RenderParameters ToEngine(RenderSettings p) => new()

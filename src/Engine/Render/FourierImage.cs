@@ -30,7 +30,15 @@ public sealed class FourierImage : IDisposable
     public Tensor Spectrum { get; }
 
     public FourierImage(int batch, int height, int width, Random rng, Device device, double initStd = 0.01, double decay = 1.0)
+        : this(batch, height, width, Enumerable.Repeat(rng, batch).ToList(), device, initStd, decay)
     {
+    }
+
+    /// <param name="rngs">One generator per image: image b's spectrum is drawn from rngs[b]
+    /// alone, so it does not depend on the other images of the batch.</param>
+    public FourierImage(int batch, int height, int width, IReadOnlyList<Random> rngs, Device device, double initStd = 0.01, double decay = 1.0)
+    {
+        if (rngs.Count != batch) throw new ArgumentException($"{rngs.Count} generators for a batch of {batch}");
         Batch = batch;
         Height = height;
         Width = width;
@@ -54,7 +62,10 @@ public sealed class FourierImage : IDisposable
             for (var c = 0; c < 3; c++) mt[r * 3 + c] = (float)m[c, r];
         _colorMatrixT = torch.tensor(mt, [3, 3], device);
 
-        Spectrum = torch.randn([batch, 3, height, wf, 2], rng, initStd, device).requires_grad_();
+        using var scope = torch.NewDisposeScope();
+        var perImage = rngs.Select(r => torch.randn([1, 3, height, wf, 2], r, initStd, device)).ToList();
+        Spectrum = (batch == 1 ? perImage[0].clone() : torch.cat(perImage, 0)).requires_grad_();
+        scope.MoveToOuter(Spectrum);
     }
 
     /// <summary>numpy.fft.fftfreq(n)[i].</summary>

@@ -24,14 +24,18 @@ public static class Renderer
 {
     /// <param name="companions">Fixed images (K, 3, Size, Size) appended to the batch before the
     /// transforms every step (the real images of a caricature); never optimised.</param>
+    /// <param name="seeds">Each batch index's (unit, image of the unit), which seeds its starting
+    /// image (<see cref="ImageSeeds"/>); by default (<see cref="ImageSeeds.NoUnit"/>, index).</param>
     public static RenderResult Render(VisionModel model, Objective objective, int batch, RenderParameters p,
-        IProgress<int>? progress = null, CancellationToken cancel = default, Tensor? companions = null)
+        IProgress<int>? progress = null, CancellationToken cancel = default, Tensor? companions = null,
+        IReadOnlyList<(int Unit, int Image)>? seeds = null)
     {
         var problems = p.Validate();
         if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
         if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
 
-        var rng = new Random(p.Seed);
+        if (seeds is not null && seeds.Count != batch) throw new ArgumentException($"{seeds.Count} image seeds for a batch of {batch}");
+        var rng = new Random(ImageSeeds.Transforms(p.Seed));
         var device = model.Device;
         var ops = objective.Ops.Select(model.ResolveOp).ToList();
         var trajectory = new float[batch][];
@@ -40,7 +44,10 @@ public static class Renderer
         for (var b = 0; b < batch; b++) snapshots[b] = [];
         var thresholds = new HashSet<int>(p.Thresholds);
 
-        using var image = new FourierImage(batch, p.Size, p.Size, rng, device, p.InitStd, p.Decay);
+        var imageRngs = Enumerable.Range(0, batch)
+            .Select(b => new Random(seeds is null ? ImageSeeds.Of(p.Seed, ImageSeeds.NoUnit, b) : ImageSeeds.Of(p.Seed, seeds[b].Unit, seeds[b].Image)))
+            .ToList();
+        using var image = new FourierImage(batch, p.Size, p.Size, imageRngs, device, p.InitStd, p.Decay);
         using var adam = new torch.optim.Adam([image.Spectrum], p.LearningRate);
         var start = Evaluate(model, objective, image, companions);
 

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microscope.Engine.Lenses;
 
 namespace Microscope.Viewer.Catalogue;
 
@@ -13,33 +15,27 @@ public sealed record DatasetExamples(IReadOnlyList<ExampleScore> Channel, IReadO
     public static readonly DatasetExamples None = new([], [], null, null);
 }
 
-/// <summary>The scores and crops of a dataset-examples result, read from its JSON record
-/// (the TechniqueRunner's snake_case: <c>channel</c> and <c>neuron</c> lists of
-/// <c>{image_id, score, crop}</c>, <c>source</c>, <c>images_seen</c>). A record that is
-/// missing or not in that shape gives none.</summary>
+/// <summary>The scores and crops of a dataset-examples result, read from its record (any
+/// format, through <see cref="LensRecord.Parse"/>: the lens's details hold <c>channel</c> and
+/// <c>neuron</c> lists of <c>{image_id, score, crop}</c>, <c>source</c>, <c>images_seen</c>; older
+/// records had them at the top level). A record that is missing or not in that shape gives none.</summary>
 public static class DatasetExampleScores
 {
-    private static readonly JsonSerializerOptions SnakeCase = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
     public static DatasetExamples Parse(byte[]? record)
     {
-        if (record is null) return DatasetExamples.None;
+        if (record is null || LensRecord.Parse(record)?.Details is not { } details) return DatasetExamples.None;
         try
         {
-            var root = JsonDocument.Parse(record).RootElement;
-            if (root.ValueKind != JsonValueKind.Object) return DatasetExamples.None;
-            var source = root.TryGetProperty("source", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-            long? seen = root.TryGetProperty("images_seen", out var n) && n.TryGetInt64(out var count) ? count : null;
-            return new DatasetExamples(List(root, "channel"), List(root, "neuron"), source, seen);
+            var source = details["source"] is JsonValue s && s.TryGetValue<string>(out var text) ? text : null;
+            long? seen = details["images_seen"] is JsonValue n && n.TryGetValue<long>(out var count) ? count : null;
+            return new DatasetExamples(List(details, "channel"), List(details, "neuron"), source, seen);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
             return DatasetExamples.None;
         }
     }
 
-    private static IReadOnlyList<ExampleScore> List(JsonElement root, string name) =>
-        root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.Deserialize<List<ExampleScore>>(SnakeCase) ?? []
-            : [];
+    private static IReadOnlyList<ExampleScore> List(JsonObject details, string name) =>
+        details[name] is JsonArray list ? list.Deserialize<List<ExampleScore>>(LensRecord.Json) ?? [] : [];
 }

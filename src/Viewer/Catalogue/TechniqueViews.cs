@@ -1,4 +1,6 @@
+using Microscope.Contracts;
 using Microscope.Coordinator.Data;
+using Microscope.Engine.Lenses;
 
 namespace Microscope.Viewer.Catalogue;
 
@@ -6,55 +8,51 @@ namespace Microscope.Viewer.Catalogue;
 /// (<see cref="Revision"/>, see Html.ObjectUrl).</summary>
 public sealed record ResultImage(string Key, string Caption, long? Revision = null);
 
-/// <summary>Which objects a result consists of, by technique (docs/techniques.md: the
-/// suffixes the TechniqueRunner writes beside "{...}/{paramsHash}"). Unknown techniques
-/// show their image key as is, so a new technique appears without a viewer change.</summary>
+/// <summary>How pages show each technique, read from the lens registry: its order, whether it
+/// is op-level, and the files a result consists of (<see cref="Lens.Files"/>, with the
+/// result's own lens parameters when known). A technique no lens answers to (a result of a
+/// lens since removed) shows its image key as is.</summary>
 public static class TechniqueViews
 {
-    /// <summary>Techniques rendered for a whole op rather than per unit.</summary>
-    public static readonly IReadOnlySet<string> OpLevel = new HashSet<string>(StringComparer.Ordinal) { "deepdream", "caricature" };
-    /// <summary>The unit techniques in the order pages show them.</summary>
-    public static readonly IReadOnlyList<string> UnitOrder = ["channel", "neuron", "diversity", "dataset_examples", "tuning_curves"];
-    // The runner's defaults: 4 diversity images, 4 caricature inputs, these tuning families.
-    private const int DefaultImages = 4;
-    private static readonly string[] TuningFamilies = ["orientation", "curve", "hue", "frequency"];
+    /// <summary>The technique pages open with (the first of a default sweep: channel).</summary>
+    public static string Default => LensRegistry.DefaultSweep.FirstOrDefault() ?? LensRegistry.Names[0];
 
+    public static bool IsOpLevel(string technique) => LensRegistry.TryGet(technique)?.OpLevel ?? false;
+
+    /// <summary>The lenses' display order; unknown techniques after every known one.</summary>
     public static int Rank(string technique)
     {
-        for (var i = 0; i < UnitOrder.Count; i++)
-            if (UnitOrder[i] == technique) return i;
-        return UnitOrder.Count;
+        var all = LensRegistry.All;
+        for (var i = 0; i < all.Count; i++)
+            if (all[i].Name == technique) return i;
+        return all.Count;
     }
 
-    public static IReadOnlyList<ResultImage> ImagesOf(ResultRow r) =>
-        KeysOf(r).Select(img => img with { Revision = r.RenderedAt }).ToList();
+    public static IReadOnlyList<ResultImage> ImagesOf(ResultRow r, RenderSettings? parameters = null) =>
+        KeysOf(r, parameters).Select(img => img with { Revision = r.RenderedAt }).ToList();
 
-    private static IReadOnlyList<ResultImage> KeysOf(ResultRow r)
+    private static IReadOnlyList<ResultImage> KeysOf(ResultRow r, RenderSettings? parameters)
     {
         var at = r.ImageKey.LastIndexOf(r.ParamsHash, StringComparison.Ordinal);
-        if (at < 0) return [new ResultImage(r.ImageKey, r.Technique)];
+        if (at < 0 || LensRegistry.TryGet(r.Technique) is not { } lens) return [new ResultImage(r.ImageKey, r.Technique)];
         var stem = r.ImageKey[..(at + r.ParamsHash.Length)];
-        return r.Technique switch
-        {
-            "diversity" or "caricature" when r.ImageKey.EndsWith("-0.png", StringComparison.Ordinal) =>
-                Enumerable.Range(0, DefaultImages).Select(i => new ResultImage($"{stem}-{i}.png", $"{r.Technique} image {i + 1}")).ToList(),
-            "dataset_examples" => [new ResultImage($"{stem}.channel.png", "top images by channel activation"), new ResultImage($"{stem}.neuron.png", "top crops by neuron activation (receptive field)")],
-            "tuning_curves" => TuningFamilies.Select(f => new ResultImage($"{stem}.{f}.svg", $"{f} tuning curve")).ToList(),
-            _ => [new ResultImage(r.ImageKey, r.Technique)],
-        };
+        return Files(lens, parameters).Select(f => new ResultImage(stem + f.Suffix, f.Caption)).ToList();
+    }
+
+    /// <summary>The lens's files under the result's parameters; its defaults when they are not
+    /// recorded or no longer valid.</summary>
+    private static IReadOnlyList<LensFile> Files(Lens lens, RenderSettings? parameters)
+    {
+        try { return lens.Files(lens.Arguments(parameters?.ParametersOf(lens.Name))); }
+        catch (ArgumentException) { return lens.Files(lens.Arguments()); }
     }
 
     /// <summary>The object a grid cell shows, from the key layout
-    /// <c>{model}/{version}/{op}/{unit}/{technique}/{paramsHash}{suffix}</c>: the first image
-    /// the technique writes.</summary>
+    /// <c>{model}/{version}/{op}/{unit}/{technique}/{paramsHash}{suffix}</c>: the first file
+    /// the lens writes.</summary>
     public static string GridImageKey(string model, string version, string op, int unit, string technique, string paramsHash) =>
-        $"{model}/{version}/{op}/{unit.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{technique}/{paramsHash}" + technique switch
-        {
-            "diversity" or "caricature" => "-0.png",
-            "dataset_examples" => ".channel.png",
-            "tuning_curves" => ".orientation.svg",
-            _ => ".png",
-        };
+        $"{model}/{version}/{op}/{unit.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{technique}/{paramsHash}" +
+        (LensRegistry.TryGet(technique)?.GridSuffix ?? ".png");
 
     /// <summary>Alt text naming model, op, unit and technique (accessibility, and search engines).</summary>
     public static string Alt(string model, string op, int? unit, string technique, string? caption = null) =>

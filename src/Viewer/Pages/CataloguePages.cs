@@ -35,7 +35,7 @@ public static class CataloguePages
             if (c.Count == 0) s.Append("<span class=\"muted\">nothing yet</span>");
             foreach (var (technique, count) in c.OrderBy(x => TechniqueViews.Rank(x.Key)))
             {
-                var total = TechniqueViews.OpLevel.Contains(technique) ? d.Ops.Count(o => o.InSweep) : d.UnitCount;
+                var total = TechniqueViews.IsOpLevel(technique) ? d.Ops.Count(o => o.InSweep) : d.UnitCount;
                 s.Append(Progress(technique, count, total)).Append("<br>");
             }
             s.Append("</td></tr>");
@@ -77,7 +77,7 @@ public static class CataloguePages
             foreach (var t in techniques)
             {
                 var units = byOp[op.Name].FirstOrDefault(c => c.Technique == t)?.Units ?? 0;
-                var total = TechniqueViews.OpLevel.Contains(t) ? 1 : op.Channels;
+                var total = TechniqueViews.IsOpLevel(t) ? 1 : op.Channels;
                 s.Append($"<td class=\"coverage\" data-technique=\"{E(t)}\">{(units == 0 ? "<span class=\"muted\">–</span>" : $"{units}/{total}")}</td>");
             }
             s.Append("</tr>");
@@ -86,7 +86,8 @@ public static class CataloguePages
         return Page(d.Name, s.ToString(), contextModel: d.Name, breadcrumbs: Crumbs(("models", "/"), (d.Name, null)));
     }
 
-    public static IResult Op(ModelVersion m, OpInfo op, string technique, IReadOnlyList<string> techniques, OpGrid grid, IReadOnlyList<ResultRow> opLevel)
+    public static IResult Op(ModelVersion m, OpInfo op, string technique, IReadOnlyList<string> techniques, OpGrid grid, IReadOnlyList<ResultRow> opLevel,
+        IReadOnlyDictionary<string, RenderSettings> parameters)
     {
         var d = m.Descriptor;
         var pin = Pin(m);
@@ -97,7 +98,7 @@ public static class CataloguePages
         {
             s.Append("<h2>The whole op</h2><ul class=\"results op-level\">");
             foreach (var r in opLevel)
-                foreach (var img in TechniqueViews.ImagesOf(r))
+                foreach (var img in TechniqueViews.ImagesOf(r, parameters.GetValueOrDefault(r.ParamsHash)))
                     s.Append(Figure(img, TechniqueViews.Alt(d.Name, op.Name, null, r.Technique, img.Caption), $"{r.Technique} · {img.Caption} · parameters {r.ParamsHash}"));
             s.Append("</ul>");
         }
@@ -152,7 +153,7 @@ public static class CataloguePages
             var newest = group.First();
             s.Append($"<section class=\"technique\" data-technique=\"{E(group.Key)}\"><h2>{E(group.Key.Replace('_', ' '))}</h2><ul class=\"results\">");
             var wide = group.Key is "dataset_examples" or "tuning_curves";
-            foreach (var img in TechniqueViews.ImagesOf(newest))
+            foreach (var img in TechniqueViews.ImagesOf(newest, parameters.GetValueOrDefault(newest.ParamsHash)))
                 s.Append(Figure(img, TechniqueViews.Alt(d.Name, op.Name, unit, group.Key, img.Caption), $"{img.Caption} · parameters {newest.ParamsHash}", wide));
             s.Append("</ul>");
             if (group.Key == "dataset_examples")
