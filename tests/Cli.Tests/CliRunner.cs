@@ -7,14 +7,24 @@ public sealed record CliResult(int ExitCode, string Stdout, string Stderr);
 /// <summary>Runs the real `microscope` CLI in a child process.</summary>
 public static class CliRunner
 {
-    public static CliResult Run(params string[] args) => Run(new Dictionary<string, string>(), args);
+    /// <summary>The operator token the CLI sends (MICROSCOPE_TOKEN) and test coordinators take.</summary>
+    public const string Token = "cli-test-operator-token";
+
+    public static CliResult Run(params string[] args) => RunWith(new Dictionary<string, string?>(), args);
 
     /// <summary>With extra environment variables (e.g. MICROSCOPE_LENS_ASSEMBLIES).</summary>
-    public static CliResult Run(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static CliResult Run(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        RunWith(environment.ToDictionary(e => e.Key, e => (string?)e.Value), args);
+
+    /// <summary>The operator token, then these variables (null removes one, e.g. the token).</summary>
+    public static CliResult RunWith(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var dll = Path.Combine(AppContext.BaseDirectory, "microscope.dll");
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var (name, value) in environment) psi.Environment[name] = value;
+        psi.Environment["MICROSCOPE_TOKEN"] = Token;
+        foreach (var (k, v) in environment)
+            if (v is null) psi.Environment.Remove(k);
+            else psi.Environment[k] = v;
         psi.ArgumentList.Add(dll);
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
