@@ -56,6 +56,7 @@ public static class CoordinatorHost
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
         FarmApi.Map(app);
+        ModelsApi.Map(app);
         return app;
     }
 
@@ -70,6 +71,7 @@ public static class CoordinatorHost
         // Registered first, so the schema exists before the bus and the dispatcher start.
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<ModelIntake>();
         services.AddScoped<SweepExpander>();
         services.AddScoped<SweepService>();
         services.AddSingleton<PacketDispatcher>();

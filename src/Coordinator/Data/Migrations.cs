@@ -55,6 +55,9 @@ public static class Migrations
             ALTER TABLE packets ADD COLUMN steps_done integer NOT NULL DEFAULT 0;
             ALTER TABLE packets ADD COLUMN progress_at bigint NULL;
             """),
+        new(3, "models added while running (their files)", """
+            ALTER TABLE models ADD COLUMN source_json text NULL;
+            """),
     ];
 
     /// <summary>Applies every migration not yet applied; returns how many ran.</summary>
