@@ -7,6 +7,7 @@ using Microscope.Coordinator.Models;
 using Microscope.Coordinator.Sweeps;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Messaging;
+using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -41,7 +42,11 @@ public static class CoordinatorHost
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
         builder.WebHost.UseKestrelCore().UseUrls(options.Urls)
-            .ConfigureKestrel(k => k.Limits.MaxRequestBodySize = options.MaxBodyBytes);
+            .ConfigureKestrel(k =>
+            {
+                k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+                k.Limits.MaxRequestLineSize = ProblemResponses.KestrelRequestLineLimit;
+            });
         builder.Services.AddRoutingCore();
         builder.Services.AddFarmLogging(configuration);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(30));
@@ -52,9 +57,10 @@ public static class CoordinatorHost
         builder.Services.AddFarmBus(transport, AddConsumers, x => addToBus?.Invoke(x));
 
         var app = builder.Build();
+        app.UseProblemResponses();
         app.UseRouting();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", ProblemResponses.ReadyCheck);
         FarmApi.Map(app);
         ModelsApi.Map(app);
         return app;
@@ -63,6 +69,7 @@ public static class CoordinatorHost
     public static void AddCoordinatorServices(IServiceCollection services, CoordinatorOptions options, DatabaseOptions database, StorageOptions storage)
     {
         services.AddSingleton(options);
+        services.AddSingleton(new AccessTokens(options.OperatorTokens, options.ResearcherTokens));
         services.AddSingleton(database);
         services.AddSingleton(TimeProvider.System);
         services.AddProblemDetails();

@@ -34,6 +34,14 @@ public sealed class CoordinatorOptions : IValidatedOptions
     public bool MigrateOnStart { get; set; } = true;
     /// <summary>Models registered at start (comma-separated), besides those registered on first use.</summary>
     public string? RegisterModels { get; set; }
+    /// <summary>Comma-separated operator tokens (sweeps, sweep control, models, renders): the
+    /// same as the viewer's Viewer:OperatorTokens. Without any token every write is refused.</summary>
+    public string? OperatorTokens { get; set; }
+    /// <summary>Comma-separated researcher tokens (renders), the same as Viewer:ResearcherTokens.</summary>
+    public string? ResearcherTokens { get; set; }
+    /// <summary>What one researcher token may render per hour, in steps x pixels (a default
+    /// render, 512 steps at 128 px, is 8.4 million); operators have no budget.</summary>
+    public long RenderBudgetPerHour { get; set; } = 2_000_000_000;
 
     public IReadOnlyList<string> Validate()
     {
@@ -51,6 +59,8 @@ public sealed class CoordinatorOptions : IValidatedOptions
         if (MaxModelBytes < 1024) problems.Add("MaxModelBytes must be at least 1024");
         if (MaxTuplesPerSweep < 1) problems.Add("MaxTuplesPerSweep must be at least 1");
         if (EventConcurrency < 1) problems.Add("EventConcurrency must be at least 1");
+        if (RenderBudgetPerHour < 1) problems.Add("RenderBudgetPerHour must be at least 1");
+        problems.AddRange(Microscope.Farm.Security.AccessTokens.Problems(OperatorTokens, ResearcherTokens));
         return problems;
     }
 }

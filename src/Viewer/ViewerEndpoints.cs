@@ -3,6 +3,8 @@ using System.Text;
 using System.Text.Json;
 using Microscope.Contracts;
 using Microscope.Engine.Models;
+using Microscope.Farm.Hosting;
+using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microscope.Viewer.Actions;
 using Microscope.Viewer.Catalogue;
@@ -65,7 +67,7 @@ public static class ViewerEndpoints
                 return Results.Problem(statusCode: 404, title: "unknown action", detail: $"'{action}' is not one of {string.Join(", ", SweepActions)}");
             if (!Guid.TryParse(id, out var guid) || await catalogue.FindSweepAsync(guid, cancel) is null)
                 return Results.Problem(statusCode: 404, title: "unknown sweep", detail: $"no sweep '{id}'");
-            var (status, body) = await coordinator.SweepActionAsync(guid, action, cancel);
+            var (status, body) = await coordinator.SweepActionAsync(guid, action, AccessTokens.TokenOf(request)!, cancel);
             return Passthrough(status, body);
         });
 
@@ -79,10 +81,9 @@ public static class ViewerEndpoints
             var unitPath = path[..^"/renders".Length];
             var (found, _) = await ResolveAsync(catalogue, model, unitPath, v, cancel);
             if (found?.Unit is null) return Results.Problem(statusCode: 404, title: "unknown unit", detail: $"no unit '{model}/{unitPath}'" + (v is null ? "" : $" at version '{v}'"));
-            RerenderForm? form;
-            try { form = await JsonSerializer.DeserializeAsync<RerenderForm>(request.Body, CataloguePages.Web, cancel); }
-            catch (JsonException e) { return Results.Problem(statusCode: 400, title: "malformed request", detail: e.Message); }
-            if (form is null) return Results.Problem(statusCode: 400, title: "malformed request", detail: "a JSON object is required");
+            RerenderForm form;
+            try { form = await JsonBody.ReadAsync<RerenderForm>(request, cancel); }
+            catch (BadBodyException e) { return Results.Problem(statusCode: e.Status, title: e.Status == 400 ? "malformed request" : "request refused", detail: $"{e.Field}: {e.Message}"); }
             var defaults = new RenderSettings();
             var (status, body) = await coordinator.RenderAsync(new RenderRequest
             {
@@ -100,7 +101,7 @@ public static class ViewerEndpoints
                     LearningRate = form.LearningRate ?? defaults.LearningRate,
                     Transforms = form.Transforms ?? defaults.Transforms,
                 },
-            }, cancel);
+            }, AccessTokens.TokenOf(request)!, cancel);
             if (status != StatusCodes.Status202Accepted) return Passthrough(status, body);
             var id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
             return Results.Json(new { id, statusUrl = $"/renders/{id}" }, statusCode: StatusCodes.Status202Accepted);
@@ -171,7 +172,7 @@ public static class ViewerEndpoints
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>
-    private sealed record RerenderForm(string? Technique, int? Steps, int? Size, int? Seed, double? LearningRate, bool? Transforms, bool Force);
+    private sealed record RerenderForm(string? Technique = null, int? Steps = null, int? Size = null, int? Seed = null, double? LearningRate = null, bool? Transforms = null, bool Force = false);
 
     public static string ContentType(string key) =>
         key.EndsWith(".svg", StringComparison.Ordinal) ? "image/svg+xml" : ObjectKeyRules.ContentType(key);

@@ -1,6 +1,7 @@
 using Microscope.Coordinator;
 using Microscope.Coordinator.Data;
 using Microscope.Farm.Hosting;
+using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microscope.Viewer.Actions;
 using Microscope.Viewer.Catalogue;
@@ -11,6 +12,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -32,7 +34,11 @@ public static class ViewerHost
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
         builder.WebHost.UseKestrelCore().UseUrls(options.Urls)
-            .ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 16 * 1024);
+            .ConfigureKestrel(k =>
+            {
+                k.Limits.MaxRequestBodySize = 16 * 1024;
+                k.Limits.MaxRequestLineSize = ProblemResponses.KestrelRequestLineLimit;
+            });
         builder.Services.AddRoutingCore();
         builder.Services.AddFarmLogging(configuration);
         builder.Services.AddProblemDetails();
@@ -41,7 +47,7 @@ public static class ViewerHost
         builder.Services.AddDbContext<FarmDb>(o => CoordinatorHost.Configure(o, database));
         builder.Services.AddObjectStore(storage);
         builder.Services.AddScoped<CatalogueReader>();
-        builder.Services.AddSingleton<AccessTokens>();
+        builder.Services.AddSingleton(new AccessTokens(options.OperatorTokens, options.ResearcherTokens));
         builder.Services.AddHttpClient<CoordinatorClient>(c =>
         {
             c.BaseAddress = new Uri(options.Coordinator);
@@ -50,6 +56,7 @@ public static class ViewerHost
         builder.Services.AddHealthChecks().AddCheck<CatalogueHealthCheck>("catalogue", tags: ["ready"]);
 
         var app = builder.Build();
+        app.UseProblemResponses();
         // Server-Timing: the time the viewer spent on a response, visible in the browser's
         // developer tools and read by the performance test.
         app.Use(async (http, next) =>
@@ -65,9 +72,11 @@ public static class ViewerHost
         });
         app.UseRouting();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", ProblemResponses.ReadyCheck);
         ViewerEndpoints.Map(app);
-        app.MapFallback((HttpContext http) => NotFoundPage.Render(new Catalogue.Missing("page", http.Request.Path.Value ?? "/", null, [("all models", "/")])));
+        // GET only: another method on a known path is 405, on an unknown one 404 (problem details).
+        app.MapFallback((HttpContext http) => NotFoundPage.Render(new Catalogue.Missing("page", http.Request.Path.Value ?? "/", null, [("all models", "/")])))
+            .WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));
         return app;
     }
 

@@ -8,13 +8,15 @@ namespace Microscope.Viewer;
 public sealed class ViewerOptions : IValidatedOptions
 {
     public const string Section = "Viewer";
-    public const string ApiKeyHeader = "X-Api-Key";
+    public const string ApiKeyHeader = Microscope.Farm.Security.AccessTokens.ApiKeyHeader;
 
     /// <summary>Where the viewer listens (port 0: a free port).</summary>
     public string Urls { get; set; } = "http://127.0.0.1:5081";
     /// <summary>The coordinator's base URL: write actions are forwarded to its API.</summary>
     public string Coordinator { get; set; } = "http://127.0.0.1:5080";
-    /// <summary>Comma-separated tokens of operators (sweep control and re-renders).</summary>
+    /// <summary>Comma-separated tokens of operators (sweep control and re-renders); the
+    /// coordinator must hold the same ones (Coordinator:OperatorTokens): the viewer forwards
+    /// the caller's token with each write.</summary>
     public string? OperatorTokens { get; set; }
     /// <summary>Comma-separated tokens of researchers (re-renders).</summary>
     public string? ResearcherTokens { get; set; }
@@ -27,11 +29,7 @@ public sealed class ViewerOptions : IValidatedOptions
                 problems.Add($"Urls: '{url}' is not an http URL (set {FarmConfiguration.EnvironmentName(Section, nameof(Urls))})");
         if (!Uri.TryCreate(Coordinator, UriKind.Absolute, out var c) || c.Scheme is not ("http" or "https"))
             problems.Add($"Coordinator: '{Coordinator}' is not an http URL (set {FarmConfiguration.EnvironmentName(Section, nameof(Coordinator))})");
-        foreach (var t in Tokens(OperatorTokens).Concat(Tokens(ResearcherTokens)))
-            if (t.Length < 8) problems.Add("tokens must be at least 8 characters");
+        problems.AddRange(Microscope.Farm.Security.AccessTokens.Problems(OperatorTokens, ResearcherTokens));
         return problems.Distinct().ToList();
     }
-
-    internal static IEnumerable<string> Tokens(string? list) =>
-        (list ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

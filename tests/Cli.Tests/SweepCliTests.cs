@@ -22,6 +22,7 @@ public class SweepCliTests
             ["Storage:Kind"] = "Folder",
             ["Storage:Folder"] = Path.Combine(dir, "objects"),
             ["Coordinator:Urls"] = "http://127.0.0.1:0",
+            ["Coordinator:OperatorTokens"] = CliRunner.Token,
             ["Serilog:MinimumLevel:Default"] = "Warning",
         }).Build();
         var app = CoordinatorHost.Build(config);
@@ -65,6 +66,18 @@ public class SweepCliTests
             Assert.NotEqual(0, bad.ExitCode);
             Assert.Contains("error: the coordinator refused the sweep (422)", bad.Stderr);
             Assert.Contains("conv9", bad.Stderr);
+            // Without a token (MICROSCOPE_TOKEN unset, no config file) a write is refused in one line naming the variable.
+            var tokenless = CliRunner.RunWith(new Dictionary<string, string?> { ["MICROSCOPE_TOKEN"] = null, ["XDG_CONFIG_HOME"] = dir },
+                "sweeps", "pause", sweepId, "-c", url);
+            Assert.Equal(2, tokenless.ExitCode);
+            Assert.Contains($"error: the coordinator refused to pause sweep {sweepId} (401)", tokenless.Stderr);
+            Assert.Contains("MICROSCOPE_TOKEN", tokenless.Stderr);
+            // The config file is the other source of the token.
+            Directory.CreateDirectory(Path.Combine(dir, "microscope"));
+            await File.WriteAllTextAsync(Path.Combine(dir, "microscope", "token"), CliRunner.Token + "\n");
+            var fromFile = CliRunner.RunWith(new Dictionary<string, string?> { ["MICROSCOPE_TOKEN"] = null, ["XDG_CONFIG_HOME"] = dir },
+                "sweep", "-c", url, "--model", "demo", "--op", "conv1", "-t", "channel", "--paused");
+            Assert.True(fromFile.ExitCode == 0, fromFile.Stderr);
             var missing = CliRunner.Run("sweep", "-c", "http://127.0.0.1:9", "--model", "demo");
             Assert.Equal(2, missing.ExitCode);
             Assert.Contains("error: cannot reach the coordinator: Connection refused (127.0.0.1:9)", missing.Stderr);

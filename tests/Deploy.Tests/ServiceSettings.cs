@@ -55,7 +55,7 @@ public static class ServiceSettings
     public static readonly IReadOnlySet<string> SecretSettings = new HashSet<string>(StringComparer.OrdinalIgnoreCase)
     {
         "Database:ConnectionString", "Transport:RabbitMqUrl", "Storage:AccessKey", "Storage:SecretKey",
-        "Viewer:OperatorTokens", "Viewer:ResearcherTokens",
+        "Viewer:OperatorTokens", "Viewer:ResearcherTokens", "Coordinator:OperatorTokens", "Coordinator:ResearcherTokens",
     };
 
     /// <summary>Names that look like credentials; each such setting must be in SecretSettings.</summary>

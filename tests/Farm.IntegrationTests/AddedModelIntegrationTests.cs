@@ -85,6 +85,7 @@ public sealed class AddedModelIntegrationTests(RealServers servers, ITestOutputH
         var (coordinator, url) = await FarmProcess.StartCoordinatorAsync(env);
         _processes.Add(coordinator);
         using var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RealServers.OperatorToken);
         var cache = Path.Combine(_folder, "worker-models");
         _processes.Add(await FarmProcess.StartWorkerAsync("worker-fresh", new Dictionary<string, string>(env) { ["MICROSCOPE_WORKER__MODELFOLDER"] = cache }));
 
@@ -109,7 +110,7 @@ public sealed class AddedModelIntegrationTests(RealServers servers, ITestOutputH
         Assert.Empty(await KeysAsync(iso.Bucket));
 
         // Added with the CLI, as a user would.
-        var add = FarmProcess.Start("models-add", env, "models", "add", file, "--name", "itnet", "-c", url);
+        var add = FarmProcess.Start("models-add", new Dictionary<string, string>(env) { ["MICROSCOPE_TOKEN"] = RealServers.OperatorToken }, "models", "add", file, "--name", "itnet", "-c", url);
         _processes.Add(add);
         Assert.True(await add.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, Logs);
         var version = await add.WaitForLineAsync(new Regex(@"added model itnet version (\w+): 2 ops, 10 units"), TimeSpan.FromSeconds(5));

@@ -36,7 +36,9 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         foreach (var (k, v) in extra ?? []) env[k] = v;
         var (process, url) = await FarmProcess.StartCoordinatorAsync(env);
         _processes.Add(process);
-        return (new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) }, iso, env);
+        var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RealServers.OperatorToken);
+        return (http, iso, env);
     }
 
     private async Task<FarmProcess> WorkerAsync(string name, Dictionary<string, string> env, Dictionary<string, string>? extra = null)

@@ -103,7 +103,11 @@ public sealed class RealServers : IAsyncLifetime
         ["MICROSCOPE_COORDINATOR__DISPATCHINTERVALMS"] = "200",
         ["MICROSCOPE_WORKER__HEARTBEATSECONDS"] = "1",
         ["MICROSCOPE_WORKER__RETRYINTERVALMS"] = "100",
+        ["MICROSCOPE_COORDINATOR__OPERATORTOKENS"] = OperatorToken,
     };
+
+    /// <summary>The operator token the test coordinators take (and the tests send).</summary>
+    public const string OperatorToken = "integration-operator-token";
 
     public static string Run(string script, TimeSpan timeout, params string[] args)
     {

@@ -142,6 +142,8 @@ public class AddedModelTests
         { "unknown-part", 400, "unknown part 'picture'" },
         { "no-file", 422, "the model file is required" },
         { "json-body", 415, "multipart/form-data" },
+        { "researcher-token", 403, "operator" },
+        { "no-token", 401, "token" },
     };
 
     [Theory]
@@ -171,6 +173,13 @@ public class AddedModelTests
         {
             using var response = await farm.Http.PostAsync("/api/models", new StringContent("{\"file\":\"x\"}", System.Text.Encoding.UTF8, "application/json"));
             (code, text) = (response.StatusCode, await response.Content.ReadAsStringAsync());
+        }
+        else if (kind is "researcher-token" or "no-token")
+        {
+            using var http = new HttpClient { BaseAddress = farm.Http.BaseAddress };
+            if (kind == "researcher-token") http.DefaultRequestHeaders.Authorization = new("Bearer", InProcessFarm.ResearcherToken);
+            var (s, body) = await AddAsync(http, name, parts);
+            (code, text) = (s, body.ToString());
         }
         else
         {

@@ -18,6 +18,9 @@ namespace Microscope.Farm.Tests;
 public sealed class InProcessFarm : IAsyncDisposable
 {
     public static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+    /// <summary>The farm's tokens; <see cref="Http"/> sends the operator's.</summary>
+    public const string OperatorToken = "test-operator-token";
+    public const string ResearcherToken = "test-researcher-token";
 
     public WebApplication App { get; }
     public HttpClient Http { get; }
@@ -47,6 +50,8 @@ public sealed class InProcessFarm : IAsyncDisposable
             ["Worker:RetryIntervalMs"] = "10",
             ["Worker:HeartbeatSeconds"] = "1",
             ["Serilog:MinimumLevel:Default"] = "Warning",
+            ["Coordinator:OperatorTokens"] = OperatorToken,
+            ["Coordinator:ResearcherTokens"] = ResearcherToken,
         };
         foreach (var (k, v) in settings ?? new Dictionary<string, string?>()) values[k] = v;
         var config = new ConfigurationBuilder().AddInMemoryCollection(values).Build();
@@ -63,6 +68,7 @@ public sealed class InProcessFarm : IAsyncDisposable
         }
         await app.StartAsync();
         var http = new HttpClient { BaseAddress = new Uri(CoordinatorHost.Address(app)), Timeout = TimeSpan.FromMinutes(2) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", OperatorToken);
         return new InProcessFarm(app, http, folder);
     }
 

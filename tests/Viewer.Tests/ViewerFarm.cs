@@ -57,6 +57,9 @@ public sealed class ViewerFarm : IAsyncLifetime
             ["Viewer:Urls"] = "http://127.0.0.1:0",
             ["Viewer:OperatorTokens"] = OperatorToken,
             ["Viewer:ResearcherTokens"] = ResearcherToken,
+            // The coordinator takes the same tokens: the viewer forwards the caller's.
+            ["Coordinator:OperatorTokens"] = OperatorToken,
+            ["Coordinator:ResearcherTokens"] = ResearcherToken,
             ["Serilog:MinimumLevel:Default"] = "Warning",
         };
         // The same tests against PostgreSQL (an empty database, e.g. from scripts/servers/postgres.sh).
@@ -77,6 +80,7 @@ public sealed class ViewerFarm : IAsyncLifetime
         ViewerUrl = ViewerHost.Address(Viewer);
         Http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = new Uri(ViewerUrl), Timeout = TimeSpan.FromMinutes(2) };
         Farm = new HttpClient { BaseAddress = new Uri(farmUrl), Timeout = TimeSpan.FromMinutes(2) };
+        Farm.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", OperatorToken);
 
         ConvSweep = await SweepAsync(new { model = "demo", ops = new[] { "conv2", "conv3" }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
         var neuron = await SweepAsync(new { model = "demo", ops = new[] { "conv3" }, techniques = new[] { "neuron" }, parameters = new { steps = 4, size = 32 } });

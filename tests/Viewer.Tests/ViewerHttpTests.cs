@@ -269,6 +269,26 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         Assert.Equal(16, status.Counts["failed"]);
     }
 
+    [Fact]
+    public async Task Malformed_writes_and_wrong_methods_are_problems()
+    {
+        const string unit = "/models/demo/conv2/3/renders";
+        foreach (var body in new[] { """{"steps":"64"}""", """{"steps":4,"color":"red"}""", """{"force":null}""", "\uFEFF{}", "[1]", "null" })
+        {
+            var r = await Post(unit, ViewerFarm.ResearcherToken, body);
+            Assert.True(r.Status == HttpStatusCode.BadRequest, $"{body}: {(int)r.Status} {r.Body}");
+            Assert.Contains("\"status\":400", r.Body);
+        }
+        foreach (var (method, path) in new[] { (HttpMethod.Put, "/sweeps"), (HttpMethod.Delete, "/models/demo"), (HttpMethod.Post, "/search"), (HttpMethod.Patch, "/") })
+        {
+            using var response = await farm.Http.SendAsync(new HttpRequestMessage(method, path));
+            Assert.Equal(HttpStatusCode.MethodNotAllowed, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        }
+        using var tooLong = await farm.Http.GetAsync("/search?q=" + new string('x', 10_000));
+        Assert.Equal((HttpStatusCode.RequestUriTooLong, "application/problem+json"), (tooLong.StatusCode, tooLong.Content.Headers.ContentType?.MediaType));
+    }
+
     private async Task<(HttpStatusCode Status, string Body)> Post(string path, string? token, string? json = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, path);

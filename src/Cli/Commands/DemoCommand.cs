@@ -39,8 +39,14 @@ public static class DemoCommand
             var dir = r.GetValue(output)!;
             dir.Create();
             var (modelName, userModel) = UserModelSettings(r.GetValue(model)!);
+            // One operator token for this run, shared by the coordinator and the viewer
+            // (unless the settings name tokens): the demo's sweep, the CLI and the viewer's
+            // re-render form and sweep buttons use it.
+            var demoToken = "demo-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
             var config = settings.Build(r, new Dictionary<string, string?>(userModel)
             {
+                ["Coordinator:OperatorTokens"] = demoToken,
+                ["Viewer:OperatorTokens"] = demoToken,
                 ["Transport:Kind"] = "InMemory",
                 ["Database:Provider"] = "Sqlite",
                 ["Database:ConnectionString"] = $"Data Source={Path.Combine(dir.FullName, "farm.db")}",
@@ -64,7 +70,11 @@ public static class DemoCommand
             using var viewer = StartViewer(config);
             Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}");
 
-            using var http = FarmClient.Http(url);
+            var token = Microscope.Farm.Security.AccessTokens.Parse(config["Coordinator:OperatorTokens"]).First();
+            Console.WriteLine($"operator token for this run: {token}");
+            Console.WriteLine($"  CLI: export {FarmClient.TokenVariable}={token}; microscope sweeps -c {url}");
+            Console.WriteLine("  viewer: paste it into the token field of a unit page (re-render) or of /sweeps");
+            using var http = FarmClient.Http(url, token);
             var accepted = FarmClient.StartSweepAsync(http, new SweepRequest
             {
                 Model = modelName,

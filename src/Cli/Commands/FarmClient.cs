@@ -28,10 +28,29 @@ public static class FarmClient
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MICROSCOPE_COORDINATOR") ?? "http://127.0.0.1:5080",
     };
 
-    public static HttpClient Http(string coordinator) =>
-        Uri.TryCreate(coordinator, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
-            ? new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromMinutes(2) }
-            : throw new ArgumentException($"--coordinator '{coordinator}' is not an http URL");
+    public const string TokenVariable = "MICROSCOPE_TOKEN";
+
+    /// <summary>The client of a coordinator, sending the caller's token (<see cref="Token"/>)
+    /// with every request: writes need one (operator for sweeps, researcher for renders).</summary>
+    public static HttpClient Http(string coordinator, string? token = null)
+    {
+        if (!Uri.TryCreate(coordinator, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            throw new ArgumentException($"--coordinator '{coordinator}' is not an http URL");
+        var http = new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromMinutes(2) };
+        if ((token ?? Token()) is { } t) http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", t);
+        return http;
+    }
+
+    /// <summary>The CLI's token: MICROSCOPE_TOKEN, else the first line of the config file
+    /// ~/.config/microscope/token ($XDG_CONFIG_HOME/microscope/token); null without either.</summary>
+    public static string? Token()
+    {
+        if (Environment.GetEnvironmentVariable(TokenVariable) is { Length: > 0 } fromEnv) return fromEnv.Trim();
+        var home = Environment.GetEnvironmentVariable("XDG_CONFIG_HOME") is { Length: > 0 } x ? x
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".config");
+        var file = Path.Combine(home, "microscope", "token");
+        return File.Exists(file) && File.ReadLines(file).FirstOrDefault()?.Trim() is { Length: > 0 } fromFile ? fromFile : null;
+    }
 
     public static async Task<IReadOnlyList<Listed>> ListAsync(HttpClient http) =>
         await ReadAsync<List<Listed>>(await http.GetAsync("/api/sweeps"), "to list the sweeps");
@@ -70,7 +89,8 @@ public static class FarmClient
         {
             var body = await response.Content.ReadAsStringAsync();
             if (!response.IsSuccessStatusCode)
-                throw new ArgumentException($"the coordinator refused {what} ({(int)response.StatusCode}): {Detail(body)}");
+                throw new ArgumentException($"the coordinator refused {what} ({(int)response.StatusCode}): {Detail(body)}" +
+                    ((int)response.StatusCode is 401 or 403 ? $" (set {TokenVariable} to your token)" : ""));
             return JsonSerializer.Deserialize<T>(body, Web)!;
         }
     }

@@ -1,10 +1,10 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using Microscope.Contracts;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Models;
 using Microscope.Coordinator.Sweeps;
 using Microscope.Engine.Models;
+using Microscope.Farm.Hosting;
+using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -18,11 +18,7 @@ namespace Microscope.Coordinator.Api;
 /// invalid request (unknown model/op/technique, unit out of range, bad parameters).</summary>
 public static class FarmApi
 {
-    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
-    {
-        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        Converters = { new JsonStringEnumConverter() },
-    };
+    public const string IdempotencyKeyHeader = "Idempotency-Key";
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -30,9 +26,10 @@ public static class FarmApi
         api.MapPost("/sweeps", (HttpContext http, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
         {
             var request = await ReadBody<SweepRequest>(http, cancel);
-            var sweep = await sweeps.CreateSweepAsync(request, cancel);
+            var (sweep, replayed) = await sweeps.CreateSweepAsync(request, RequestedBy(http), cancel);
+            if (replayed) http.Response.Headers["Idempotent-Replayed"] = "true";
             return Results.Accepted($"/api/sweeps/{sweep.Id}", new { id = sweep.Id, total = sweep.Total, reused = sweep.Reused, paramsHash = sweep.ParamsHash, version = sweep.Version });
-        }));
+        })).RequireRole(Role.Operator);
         api.MapGet("/sweeps", async (FarmDb db, CancellationToken cancel) =>
             Results.Ok(await db.Sweeps.AsNoTracking().OrderByDescending(s => s.CreatedAt).Take(100)
                 .Select(s => new { s.Id, s.Kind, s.State, s.Model, s.Version, s.ParamsHash, s.Total, s.Reused, s.CreatedAt, s.FinishedAt }).ToListAsync(cancel)));
@@ -49,17 +46,19 @@ public static class FarmApi
             if (state is not null) q = q.Where(t => t.State == state);
             return Results.Ok(await q.OrderBy(t => t.Op).ThenBy(t => t.Technique).ThenBy(t => t.Unit).ToListAsync(cancel));
         }));
-        api.MapPost("/sweeps/{id:guid}/pause", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.PauseAsync(id, c))));
-        api.MapPost("/sweeps/{id:guid}/resume", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.ResumeAsync(id, c))));
-        api.MapPost("/sweeps/{id:guid}/cancel", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.CancelAsync(id, c))));
-        api.MapPost("/sweeps/{id:guid}/retry-failed", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.RetryFailedAsync(id, c))));
+        api.MapPost("/sweeps/{id:guid}/pause", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.PauseAsync(id, c)))).RequireRole(Role.Operator);
+        api.MapPost("/sweeps/{id:guid}/resume", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.ResumeAsync(id, c)))).RequireRole(Role.Operator);
+        api.MapPost("/sweeps/{id:guid}/cancel", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.CancelAsync(id, c)))).RequireRole(Role.Operator);
+        api.MapPost("/sweeps/{id:guid}/retry-failed", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.RetryFailedAsync(id, c)))).RequireRole(Role.Operator);
 
         api.MapPost("/renders", (HttpContext http, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
         {
             var request = await ReadBody<RenderRequest>(http, cancel);
-            var render = await sweeps.CreateRenderAsync(request, cancel);
+            // Researchers render within an hourly budget; operators (who may start whole sweeps) do not.
+            var (render, replayed) = await sweeps.CreateRenderAsync(request, RequestedBy(http), budgeted: Caller.Of(http)!.Role == Role.Researcher, cancel);
+            if (replayed) http.Response.Headers["Idempotent-Replayed"] = "true";
             return Results.Accepted($"/api/renders/{render.Id}", new { id = render.Id, paramsHash = render.ParamsHash, version = render.Version });
-        }));
+        })).RequireRole(Role.Researcher);
         api.MapGet("/renders/{id:guid}", (Guid id, FarmDb db, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
         {
             var render = await sweeps.FindAsync(id, cancel);
@@ -134,23 +133,27 @@ public static class FarmApi
         catch (UnknownNameException e) { throw ApiProblem.NotFound(e.Message); }
     }
 
-    /// <summary>Reads a JSON body strictly: unknown fields and wrong types are 400, a body
-    /// over the limit 413 (Kestrel's MaxRequestBodySize enforces it while reading).</summary>
+    /// <summary>Reads a JSON body strictly (<see cref="JsonBody"/>): wrong types, nulls,
+    /// unknown fields and a byte-order mark are 400, another content type 415, a body over
+    /// the limit 413 (Kestrel's MaxRequestBodySize enforces it while reading).</summary>
     private static async Task<T> ReadBody<T>(HttpContext http, CancellationToken cancel) where T : class
     {
-        try
+        try { return await JsonBody.ReadAsync<T>(http.Request, cancel); }
+        catch (BadBodyException e)
         {
-            var value = await JsonSerializer.DeserializeAsync<T>(http.Request.Body, Json, cancel);
-            return value ?? throw new ApiProblem(400, "malformed request", new Dictionary<string, string[]> { ["body"] = ["a JSON object is required"] });
+            var title = e.Status switch { 413 => "request body too large", 415 => "unsupported media type", _ => "malformed request" };
+            throw new ApiProblem(e.Status, title, new Dictionary<string, string[]> { [e.Field] = [e.Message] });
         }
-        catch (JsonException e)
-        {
-            throw new ApiProblem(400, "malformed request", new Dictionary<string, string[]> { [e.Path ?? "body"] = [e.Message] });
-        }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-        {
-            throw new ApiProblem(413, "request body too large", new Dictionary<string, string[]> { ["body"] = [e.Message] });
-        }
+    }
+
+    /// <summary>The caller's token id and its Idempotency-Key header (1..200 visible ASCII characters).</summary>
+    private static SweepExpander.Requested RequestedBy(HttpContext http)
+    {
+        var key = http.Request.Headers[IdempotencyKeyHeader].ToString();
+        if (key.Length == 0) return new(Caller.Of(http)?.Id, null);
+        if (key.Length > 200 || key.Any(c => c is < '!' or > '~'))
+            throw new ApiProblem(400, "malformed request", new Dictionary<string, string[]> { [IdempotencyKeyHeader] = ["the key must be 1..200 visible ASCII characters"] });
+        return new(Caller.Of(http)?.Id, key);
     }
 
     internal static async Task<IResult> Guard(Func<Task<IResult>> body)

@@ -1,5 +1,6 @@
 using Microscope.Coordinator.Models;
 using Microscope.Coordinator.Sweeps;
+using Microscope.Farm.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -20,9 +21,8 @@ public static class ModelsApi
 
     public static void Map(IEndpointRouteBuilder app)
     {
-        // Writes: the operator-role requirement (issue 14) goes on this group.
-        var writes = app.MapGroup("/api");
-        writes.MapPost("/models", (HttpContext http, ModelIntake intake, CoordinatorOptions options, CancellationToken cancel) => FarmApi.Guard(async () =>
+        // Adding a model starts work on every worker that sweeps it: operators only (as sweeps).
+        app.MapGroup("/api").MapPost("/models", (HttpContext http, ModelIntake intake, CoordinatorOptions options, CancellationToken cancel) => FarmApi.Guard(async () =>
         {
             var form = await ReadFormAsync(http, options.MaxModelBytes, cancel);
             UploadedFile? Part(string part)
@@ -49,7 +49,7 @@ public static class ModelsApi
             };
             var location = $"/api/models/{result.Model.Name}?version={result.Model.Version}";
             return result.Created ? Results.Created(location, body) : Results.Ok(body);
-        }));
+        })).RequireRole(Role.Operator);
     }
 
     /// <summary>The multipart form, read within the model size limit (this route's own limit,

@@ -55,7 +55,14 @@ public static class Migrations
             ALTER TABLE packets ADD COLUMN steps_done integer NOT NULL DEFAULT 0;
             ALTER TABLE packets ADD COLUMN progress_at bigint NULL;
             """),
-        new(3, "models added while running (their files)", """
+        new(3, "requesters, idempotency keys and render budgets", """
+            ALTER TABLE sweeps ADD COLUMN requester text NULL;
+            ALTER TABLE sweeps ADD COLUMN idempotency_key text NULL;
+            ALTER TABLE sweeps ADD COLUMN cost bigint NOT NULL DEFAULT 0;
+            CREATE UNIQUE INDEX sweeps_idempotency ON sweeps (requester, idempotency_key);
+            CREATE INDEX sweeps_requester ON sweeps (requester, created_at);
+            """),
+        new(4, "models added while running (their files)", """
             ALTER TABLE models ADD COLUMN source_json text NULL;
             """),
     ];

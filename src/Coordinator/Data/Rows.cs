@@ -63,6 +63,12 @@ public sealed class SweepRow
     public int Reused { get; set; }
     public long CreatedAt { get; set; }
     public long? FinishedAt { get; set; }
+    /// <summary>Who created it: the short id of the token (AccessTokens.IdOf), never the token.</summary>
+    public string? Requester { get; set; }
+    /// <summary>The client's Idempotency-Key: a repeated create with it returns this sweep.</summary>
+    public string? IdempotencyKey { get; set; }
+    /// <summary>Steps x pixels x tuples to render (a researcher's hourly render budget counts it).</summary>
+    public long Cost { get; set; }
 }
 
 public sealed class PacketRow

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using Microscope.Coordinator.Data;
 using Microscope.Engine.Models;
+using Microscope.Engine.Models.Custom;
 using Microscope.Engine.Torch;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Models;
@@ -24,6 +25,10 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
     /// Throws <see cref="UnknownNameException"/> for an unknown model or version.</summary>
     public async Task<ModelDescriptor> GetAsync(string name, string? version, CancellationToken cancel = default)
     {
+        // Names only: the API must never make the coordinator read a file a client names.
+        if (!IsModelName(name))
+            throw new UnknownNameException($"'{JsonBody.Shorten(name, 80)}' is not a model name (letters, digits, '_', '-' and '.', at most 100 characters; never a path)");
+        if (version is not null && version.Length > 100) throw new UnknownNameException($"model '{name}' has no version '{JsonBody.Shorten(version, 80)}'");
         if (version is null && _current.TryGetValue(name, out var d)) return d;
         if (version is null && !ModelZoo.Names.Contains(name, StringComparer.Ordinal)) return await CurrentAddedAsync(name, cancel);
         if (version is not null && _versions.TryGetValue((name, version), out d)) return d;
@@ -121,6 +126,12 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
         return await db.Models.AsNoTracking().Where(m => m.SourceJson != null).Select(m => m.Name).Distinct().OrderBy(n => n).ToListAsync(cancel);
     }
 
+    /// <summary>A model's name as the API takes it: a built-in's or a configured user model's
+    /// (Models:Specs), never a path or a <c>.model.json</c> file.</summary>
+    public static bool IsModelName(string name) =>
+        System.Text.RegularExpressions.Regex.IsMatch(name, "^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$") && !name.Contains("..", StringComparison.Ordinal)
+        && !name.EndsWith(ModelSpec.FileSuffix, StringComparison.OrdinalIgnoreCase);
+
     public static string VersionOf(ModelDescriptor d) => d.Version ?? "unversioned";
 
     /// <summary>Resolves an op name or alias (Microscope's <c>_0</c> suffix).</summary>
@@ -129,6 +140,6 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
         var op = d.Ops.FirstOrDefault(o => o.Name == name)
             ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => o.Name == name[..^2]) : null);
         return op ?? throw new UnknownNameException(
-            $"model '{d.Name}' has no op '{name}'{NameSuggestions.Format(name, d.Ops.Select(o => o.Name))}; ops: {string.Join(", ", d.Ops.Select(o => o.Name))}");
+            $"model '{d.Name}' has no op '{JsonBody.Shorten(name, 80)}'{NameSuggestions.Format(name.Length > 200 ? "" : name, d.Ops.Select(o => o.Name))}; ops: {string.Join(", ", d.Ops.Select(o => o.Name))}");
     }
 }

@@ -140,8 +140,22 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         "created_at", "sent_at", "heartbeat_at", "finished_at",
     ];
 
+    /// <summary>Who asked for a sweep or render: the token's id and the client's idempotency key.</summary>
+    public sealed record Requested(string? Requester, string? IdempotencyKey)
+    {
+        public static readonly Requested Nobody = new(null, null);
+    }
+
+    /// <summary>Steps x pixels of one image rendered with <paramref name="p"/> (render budgets).</summary>
+    public static long CostOf(RenderSettings p) => (long)p.Steps * p.Size * p.Size;
+
     /// <summary>Writes the sweep, its packets and its tuples; returns the sweep row.</summary>
-    public async Task<SweepRow> ExpandAsync(Plan plan, CancellationToken cancel)
+    public async Task<SweepRow> ExpandAsync(Plan plan, CancellationToken cancel) => await ExpandAsync(plan, Requested.Nobody, cancel);
+
+    /// <summary>Writes the sweep, its packets and its tuples; returns the sweep row. A second
+    /// sweep with the same requester and idempotency key fails the unique index
+    /// (DbUpdateException) and writes nothing.</summary>
+    public async Task<SweepRow> ExpandAsync(Plan plan, Requested by, CancellationToken cancel)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var version = ModelRegistry.VersionOf(plan.Model);
@@ -172,6 +186,8 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
             PacketSize = plan.PacketSize,
             Priority = plan.Priority,
             CreatedAt = now,
+            Requester = by.Requester,
+            IdempotencyKey = by.IdempotencyKey,
         };
         var tuples = new List<object?[]>();
         var packets = new List<object?[]>();
@@ -205,6 +221,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
             }
         }
         sweep.Total = tuples.Count;
+        sweep.Cost = CostOf(plan.Parameters) * (sweep.Total - sweep.Reused);
         if (sweep.Total == sweep.Reused) sweep.FinishedAt = now;
 
         await using var tx = await db.Database.BeginTransactionAsync(cancel);

@@ -7,27 +7,67 @@ using Microsoft.Extensions.Logging;
 namespace Microscope.Coordinator.Sweeps;
 
 /// <summary>Sweeps and renders: create, follow, pause, resume, cancel, retry the failed.</summary>
-public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispatcher dispatcher, TimeProvider clock, ILogger<SweepService> logger)
+public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispatcher dispatcher, CoordinatorOptions options, TimeProvider clock, ILogger<SweepService> logger)
 {
-    public async Task<SweepRow> CreateSweepAsync(SweepRequest request, CancellationToken cancel)
+    public async Task<SweepRow> CreateSweepAsync(SweepRequest request, CancellationToken cancel) =>
+        (await CreateSweepAsync(request, SweepExpander.Requested.Nobody, cancel)).Sweep;
+
+    /// <summary>Creates a sweep, or returns the first one created with the same requester and
+    /// idempotency key (Replayed).</summary>
+    public async Task<(SweepRow Sweep, bool Replayed)> CreateSweepAsync(SweepRequest request, SweepExpander.Requested by, CancellationToken cancel)
     {
+        if (await FirstWithKeyAsync(by, cancel) is { } first) return (first, true);
         var plan = await expander.ValidateSweepAsync(request, cancel);
         var clockStart = System.Diagnostics.Stopwatch.StartNew();
-        var sweep = await expander.ExpandAsync(plan, cancel);
+        SweepRow sweep;
+        try { sweep = await expander.ExpandAsync(plan, by, cancel); }
+        catch (DbUpdateException) when (by.IdempotencyKey is not null)
+        {
+            // Another request with the same key won the unique index: answer with its sweep.
+            return (await FirstWithKeyAsync(by, cancel) ?? throw new InvalidOperationException("idempotency key conflict without a sweep"), true);
+        }
         using (logger.BeginScope(new Dictionary<string, object> { ["SweepId"] = sweep.Id }))
             logger.LogInformation("sweep of {Model}@{Version}: {Total} tuples ({Reused} reused), expanded in {Ms} ms",
                 sweep.Model, sweep.Version, sweep.Total, sweep.Reused, clockStart.ElapsedMilliseconds);
         dispatcher.Wake();
-        return sweep;
+        return (sweep, false);
     }
 
-    public async Task<SweepRow> CreateRenderAsync(RenderRequest request, CancellationToken cancel)
+    public async Task<SweepRow> CreateRenderAsync(RenderRequest request, CancellationToken cancel) =>
+        (await CreateRenderAsync(request, SweepExpander.Requested.Nobody, budgeted: false, cancel)).Sweep;
+
+    /// <summary>Creates a render on the priority lane. A budgeted requester (a researcher's
+    /// token) may render Coordinator:RenderBudgetPerHour steps x pixels per hour: past that, 429.</summary>
+    public async Task<(SweepRow Sweep, bool Replayed)> CreateRenderAsync(RenderRequest request, SweepExpander.Requested by, bool budgeted, CancellationToken cancel)
     {
+        if (await FirstWithKeyAsync(by, cancel) is { } first) return (first, true);
         var plan = await expander.ValidateRenderAsync(request, cancel);
-        var sweep = await expander.ExpandAsync(plan, cancel);
+        if (budgeted)
+        {
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            var since = now - 3_600_000;
+            var spent = await db.Sweeps.Where(s => s.Requester == by.Requester && s.Kind == "render" && s.CreatedAt >= since).SumAsync(s => (long?)s.Cost, cancel) ?? 0;
+            var cost = SweepExpander.CostOf(plan.Parameters);
+            if (spent + cost > options.RenderBudgetPerHour)
+                throw new ApiProblem(429, "render budget exhausted", new Dictionary<string, string[]>
+                {
+                    ["parameters"] = [$"this render costs {cost:N0} steps x pixels; your token has used {spent:N0} of {options.RenderBudgetPerHour:N0} in the last hour"],
+                });
+        }
+        SweepRow sweep;
+        try { sweep = await expander.ExpandAsync(plan, by, cancel); }
+        catch (DbUpdateException) when (by.IdempotencyKey is not null)
+        {
+            // Another request with the same key won the unique index: answer with its sweep.
+            return (await FirstWithKeyAsync(by, cancel) ?? throw new InvalidOperationException("idempotency key conflict without a sweep"), true);
+        }
         dispatcher.Wake();
-        return sweep;
+        return (sweep, false);
     }
+
+    private async Task<SweepRow?> FirstWithKeyAsync(SweepExpander.Requested by, CancellationToken cancel) =>
+        by.IdempotencyKey is null ? null
+            : await db.Sweeps.AsNoTracking().FirstOrDefaultAsync(s => s.Requester == by.Requester && s.IdempotencyKey == by.IdempotencyKey, cancel);
 
     public async Task<SweepRow> FindAsync(Guid id, CancellationToken cancel) =>
         await db.Sweeps.FirstOrDefaultAsync(s => s.Id == id, cancel) ?? throw ApiProblem.NotFound($"no sweep or render {id}");
