@@ -12,6 +12,7 @@ public static class SweepCommand
         var model = new Option<string>("--model", "-m") { Description = "model slug", Required = true };
         var version = new Option<string?>("--version") { Description = "model version (default: the current one)" };
         var ops = new Option<string[]>("--op") { Description = "ops (default: all)", AllowMultipleArgumentsPerToken = true };
+        var units = new Option<int[]>("--unit") { Description = "only these channels of each op (default: all)", AllowMultipleArgumentsPerToken = true };
         var techniques = new Option<string[]>("--technique", "-t") { Description = "techniques: channel, neuron, diversity, deepdream, caricature, dataset_examples, tuning_curves or everything (default: channel and neuron)", AllowMultipleArgumentsPerToken = true };
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 512, Description = "optimisation steps" };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 128, Description = "image size in pixels" };
@@ -22,7 +23,7 @@ public static class SweepCommand
         var follow = new Option<bool>("--follow") { Description = "show progress until the sweep finishes" };
         var command = new Command("sweep", "Start a sweep on a running coordinator.")
         {
-            coordinator, model, version, ops, techniques, steps, size, seed, packetSize, force, paused, follow,
+            coordinator, model, version, ops, units, techniques, steps, size, seed, packetSize, force, paused, follow,
         };
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -32,6 +33,7 @@ public static class SweepCommand
                 Model = r.GetValue(model),
                 Version = r.GetValue(version),
                 Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
+                Units = r.GetValue(units) is { Length: > 0 } u ? u : null,
                 Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : null,
                 Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size), Seed = r.GetValue(seed) },
                 PacketSize = r.GetValue(packetSize),
