@@ -10,6 +10,9 @@ command -v dotnet >/dev/null || { echo "the .NET 10 SDK is required (https://dot
 # libtorch (CPU) and OpenBLAS: without libopenblas0-openmp libtorch falls back to the
 # reference BLAS and small convolutions run ~2x slower.
 packages=(libtorch-dev libopenblas0-openmp cmake g++)
+# python3-onnx: the build compiles its onnx/onnx.proto (the ONNX importer, src/Engine/Models/Onnx),
+# and tools/export_onnx_zoo.py writes the importer's parity models with it and torch.onnx.
+packages+=(python3-onnx)
 if [[ "$set_name" == test ]]; then
   # python3-torch/python3-torchvision (1.13/0.14, for /usr/bin/python3): the zoo's parity
   # tests compare VGG19 and InceptionV3 against torchvision (tools/parity_reference.py), and

@@ -6,9 +6,7 @@ using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
 using Microscope.Contracts;
-using Microscope.Engine.Models;
-using Microscope.Engine.Models.Custom;
-using Microscope.Engine.Torch;
+using Microscope.Farm.Tests;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -31,30 +29,6 @@ public sealed class AddedModelIntegrationTests(RealServers servers, ITestOutputH
     }
 
     private string Logs => string.Join("\n", _processes.Select(p => p.Output));
-
-    private const string Spec = """
-        {
-          "format": "microscope-model/1", "name": "tiny", "dataset": "test", "inputSize": 32,
-          "preprocessing": { "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5] },
-          "layers": [
-            { "name": "conv1", "type": "conv", "input": "input", "out": 4, "kernel": 3, "padding": 1, "op": true },
-            { "name": "relu1", "type": "relu", "input": "conv1" },
-            { "name": "conv2", "type": "conv", "input": "relu1", "out": 6, "kernel": 3, "stride": 2, "op": true }
-          ]
-        }
-        """;
-
-    /// <summary>The model file the farm is given: a spec and its seeded weights.</summary>
-    private (string File, string Weights) ModelFilesOnDisk()
-    {
-        var spec = Path.Combine(_folder, "tiny.model.json");
-        File.WriteAllText(spec, Spec);
-        using var model = new CustomModel(ModelSpec.Read(spec));
-        model.LoadWeights(new WeightsSource.Random(5), Device.CPU);
-        var weights = Path.Combine(_folder, "tiny.safetensors");
-        Safetensors.Write(weights, model.Parameters.Export());
-        return (spec, weights);
-    }
 
     private async Task<List<string>> KeysAsync(string bucket)
     {
@@ -90,12 +64,16 @@ public sealed class AddedModelIntegrationTests(RealServers servers, ITestOutputH
         _processes.Add(await FarmProcess.StartWorkerAsync("worker-fresh", new Dictionary<string, string>(env) { ["MICROSCOPE_WORKER__MODELFOLDER"] = cache }));
 
         // Bad files first: each refused with the reason, nothing in the bucket or the table.
-        var (file, weights) = ModelFilesOnDisk();
+        var file = Path.Combine(_folder, "tiny.onnx");
+        File.Copy(TinyOnnxModel.FileFor(5), file);
+        var onnx = File.ReadAllBytes(file);
         var bad = new (string Name, (string Part, string FileName, byte[] Data)[] Parts, HttpStatusCode Status, string Mentions)[]
         {
-            ("notonnx", [("file", "notonnx.onnx", "GIF89a, not a model"u8.ToArray())], HttpStatusCode.UnprocessableEntity, "notonnx.onnx"),
-            ("truncated", [("file", "tiny.model.json", File.ReadAllBytes(file)), ("weights", "tiny.safetensors", File.ReadAllBytes(weights)[..100])], HttpStatusCode.UnprocessableEntity, "cannot be built"),
-            ("toolarge", [("file", "tiny.model.json", File.ReadAllBytes(file)), ("weights", "big.safetensors", new byte[70_000])], HttpStatusCode.RequestEntityTooLarge, "MaxModelBytes"),
+            ("notonnx", [("file", "notonnx.onnx", "GIF89a, not a model"u8.ToArray())], HttpStatusCode.UnprocessableEntity, "is not an ONNX model"),
+            ("truncated", [("file", "tiny.onnx", onnx[..(onnx.Length / 2)])], HttpStatusCode.UnprocessableEntity, "is truncated"),
+            ("unsupported", [("file", "tiny.onnx", TinyOnnxModel.Bytes(5, "unsupported-op"))], HttpStatusCode.UnprocessableEntity, "op 'Einsum' (node '/Relu')"),
+            ("novector", [("file", "tiny.onnx", TinyOnnxModel.Bytes(5, "no-image-input"))], HttpStatusCode.UnprocessableEntity, "no usable image input"),
+            ("toolarge", [("file", "big.onnx", new byte[70_000])], HttpStatusCode.RequestEntityTooLarge, "MaxModelBytes"),
         };
         foreach (var (name, parts, expected, mentions) in bad)
         {
@@ -113,9 +91,9 @@ public sealed class AddedModelIntegrationTests(RealServers servers, ITestOutputH
         var add = FarmProcess.Start("models-add", new Dictionary<string, string>(env) { ["MICROSCOPE_TOKEN"] = RealServers.OperatorToken }, "models", "add", file, "--name", "itnet", "-c", url);
         _processes.Add(add);
         Assert.True(await add.WaitForExitAsync(TimeSpan.FromMinutes(2)) == 0, Logs);
-        var version = await add.WaitForLineAsync(new Regex(@"added model itnet version (\w+): 2 ops, 10 units"), TimeSpan.FromSeconds(5));
+        var version = await add.WaitForLineAsync(new Regex(@"added model itnet version (\w+): 7 ops, 10 units"), TimeSpan.FromSeconds(5));
         var keys = await KeysAsync(iso.Bucket);
-        Assert.Equal(3, keys.Count);
+        Assert.Equal(2, keys.Count);
         Assert.Contains($"_models/itnet/{version}.json", keys);
         Assert.Equal(1, await RowsAsync(iso, "itnet"));
 
@@ -132,7 +110,7 @@ public sealed class AddedModelIntegrationTests(RealServers servers, ITestOutputH
         } while (status.State is not ("done" or "failed" or "cancelled"));
         Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
         Assert.Equal(10, status.Counts["done"]);
-        Assert.Equal(2, Directory.GetFiles(cache).Length);
+        Assert.Equal([Path.GetFileName(keys.Single(k => k.EndsWith(".onnx", StringComparison.Ordinal)))], Directory.GetFiles(cache).Select(Path.GetFileName));
         await _processes[1].WaitForLineAsync(new Regex("fetched model file _models/"), TimeSpan.FromSeconds(5));
 
         // The viewer (its own process, reading PostgreSQL and s3rver) lists it and shows its units.
@@ -142,9 +120,9 @@ public sealed class AddedModelIntegrationTests(RealServers servers, ITestOutputH
         using var browse = new HttpClient { BaseAddress = new Uri(viewerUrl) };
         Assert.Contains("/models/itnet", await browse.GetStringAsync("/"), StringComparison.Ordinal);
         var modelPage = await browse.GetStringAsync("/models/itnet");
-        Assert.Contains("conv2", modelPage, StringComparison.Ordinal);
-        var unitPage = await browse.GetStringAsync("/models/itnet/conv2/5");
-        Assert.Contains($"itnet/{version}/conv2/5/channel/", unitPage, StringComparison.Ordinal);
+        Assert.Contains("Relu_1", modelPage, StringComparison.Ordinal);
+        var unitPage = await browse.GetStringAsync("/models/itnet/Relu_1/5");
+        Assert.Contains($"itnet/{version}/Relu_1/5/channel/", unitPage, StringComparison.Ordinal);
         output.WriteLine($"added-model journey (bad files, add, sweep, viewer): {clock.Elapsed.TotalSeconds:F1} s");
     }
 }

@@ -52,26 +52,30 @@ public class AddedModelTests
 
     private static Dictionary<string, string?> CacheSettings(string folder) => new() { ["Worker:ModelFolder"] = folder };
 
-    [Fact]
-    public async Task An_added_model_is_swept_by_a_worker_that_fetches_its_files()
+    /// <summary>The upload parts of each format: the tiny ONNX model alone, or a spec and its weights.</summary>
+    private static (string Part, string FileName, byte[] Data)[] Upload(string format, int seed) => format == "onnx"
+        ? [("file", "tiny.onnx", TinyOnnxModel.Bytes(seed))]
+        : SpecFiles(seed) is var (spec, weights) ? [("file", "tiny.model.json", spec), ("weights", "tiny.safetensors", weights)] : [];
+
+    [Theory]
+    [InlineData("onnx", new[] { "Relu", "Relu_1" }, 2)]
+    [InlineData("spec", new[] { "conv1", "conv2" }, 3)]
+    public async Task An_added_model_is_swept_by_a_worker_that_fetches_its_files(string format, string[] expectedOps, int storedObjects)
     {
         var cache = Directory.CreateTempSubdirectory("ms-cache-").FullName;
         try
         {
             await using var farm = await InProcessFarm.StartAsync(settings: CacheSettings(cache));
-            var (spec, weights) = SpecFiles(3);
-            var (status, body) = await AddAsync(farm.Http, "addednet", ("file", "tiny.model.json", spec), ("weights", "tiny.safetensors", weights));
-            Assert.Equal(HttpStatusCode.Created, status);
+            var (status, body) = await AddAsync(farm.Http, "addednet", Upload(format, 3));
+            Assert.True(status == HttpStatusCode.Created, body.ToString());
             var version = body.GetProperty("version").GetString()!;
-            Assert.Equal(4 + 6, body.GetProperty("units").GetInt64());
-            Assert.Equal(2, body.GetProperty("ops").GetInt32());
+            Assert.Equal(format, body.GetProperty("format").GetString());
 
             // Stored under content hashes, with a manifest by version; registered as an added model.
             var keys = await farm.Store.ListAsync("_models/");
-            Assert.Equal(3, keys.Count);
+            Assert.Equal(storedObjects, keys.Count);
             Assert.Contains($"_models/addednet/{version}.json", keys);
-            Assert.Contains(keys, k => k.EndsWith(".model.json", StringComparison.Ordinal));
-            Assert.Contains(keys, k => k.EndsWith(".safetensors", StringComparison.Ordinal));
+            Assert.Contains(keys, k => k.EndsWith(format == "onnx" ? ".onnx" : ".model.json", StringComparison.Ordinal));
             using (var models = JsonDocument.Parse(await farm.Http.GetStringAsync("/api/models")))
             {
                 Assert.Contains("addednet", models.RootElement.GetProperty("available").EnumerateArray().Select(e => e.GetString()));
@@ -79,18 +83,23 @@ public class AddedModelTests
                 Assert.True(row.GetProperty("added").GetBoolean());
                 Assert.Equal(version, row.GetProperty("version").GetString());
             }
-            using (var described = JsonDocument.Parse(await farm.Http.GetStringAsync("/api/models/addednet")))
-                Assert.Equal(["conv1", "conv2"], described.RootElement.GetProperty("ops").EnumerateArray().Select(o => o.GetProperty("name").GetString()));
+            using var described = JsonDocument.Parse(await farm.Http.GetStringAsync("/api/models/addednet"));
+            var swept = described.RootElement.GetProperty("ops").EnumerateArray().Where(o => o.GetProperty("inSweep").GetBoolean())
+                .Select(o => (Name: o.GetProperty("name").GetString()!, Channels: o.GetProperty("channels").GetInt32())).ToList();
+            Assert.Equal(expectedOps, swept.Select(o => o.Name));
+            var units = swept.Sum(o => o.Channels);
+            Assert.Equal(4 + 6, units);
+            Assert.Equal(units, body.GetProperty("units").GetInt64());
 
             var id = await farm.SweepAsync(new { model = "addednet", techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 } });
             var done = await farm.WaitAsync(id, TimeSpan.FromMinutes(2));
-            Assert.Equal("done", done.State);
-            Assert.Equal(10, done.Counts["done"]);
+            Assert.True(done.State == "done", JsonSerializer.Serialize(done));
+            Assert.Equal(units, done.Counts["done"]);
             var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
             Assert.All(tuples, t => Assert.Equal(version, t.Version));
-            foreach (var t in tuples) Assert.NotNull(await farm.Store.GetAsync(t.ImageKey!));
-            // The worker's copy: both files, under their content hashes.
-            Assert.Equal(2, Directory.GetFiles(cache).Length);
+            foreach (var t in tuples) Assert.Equal(32, Microscope.Engine.Imaging.ImageFile.Decode((await farm.Store.GetAsync(t.ImageKey!))!).Width);
+            // The worker's copy: the model's files, under their content hashes.
+            Assert.Equal(storedObjects - 1, Directory.GetFiles(cache).Length);
         }
         finally { Directory.Delete(cache, recursive: true); }
     }
@@ -99,31 +108,38 @@ public class AddedModelTests
     public async Task The_same_file_again_changes_nothing_and_a_new_file_is_the_new_current_version()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: false);
-        var (spec, weights) = SpecFiles(3);
-        var first = await AddAsync(farm.Http, "addednet", ("file", "tiny.model.json", spec), ("weights", "w.safetensors", weights));
+        var onnx = TinyOnnxModel.Bytes(3);
+        var first = await AddAsync(farm.Http, "addednet", ("file", "tiny.onnx", onnx));
         Assert.Equal(HttpStatusCode.Created, first.Status);
         var keys = await farm.Store.ListAsync("_models/");
 
-        var again = await AddAsync(farm.Http, "addednet", ("file", "tiny.model.json", spec), ("weights", "other-name.safetensors", weights));
+        var again = await AddAsync(farm.Http, "addednet", ("file", "other-name.onnx", onnx));
         Assert.Equal(HttpStatusCode.OK, again.Status);
         Assert.False(again.Body.GetProperty("created").GetBoolean());
-        Assert.Equal(first.Body.GetProperty("version").GetString(), again.Body.GetProperty("version").GetString());
+        var v1 = first.Body.GetProperty("version").GetString();
+        Assert.Equal(v1, again.Body.GetProperty("version").GetString());
         Assert.Equal(keys, await farm.Store.ListAsync("_models/"));
         Assert.Equal(1, farm.Db(db => db.Models.Count(m => m.Name == "addednet")));
 
         var oldSweep = await farm.SweepAsync(new { model = "addednet", techniques = new[] { "channel" }, paused = true });
         await Task.Delay(5); // registered_at orders versions (milliseconds)
-        var (_, newWeights) = SpecFiles(4);
-        var second = await AddAsync(farm.Http, "addednet", ("file", "tiny.model.json", spec), ("weights", "w.safetensors", newWeights));
+        // The same graph with a sidecar is another version; the .onnx is stored once for both.
+        var sidecar = """{ "dataset": "tiny test images" }"""u8.ToArray();
+        var second = await AddAsync(farm.Http, "addednet", ("file", "tiny.onnx", onnx), ("sidecar", "tiny.onnx.json", sidecar));
         Assert.Equal(HttpStatusCode.Created, second.Status);
-        var v1 = first.Body.GetProperty("version").GetString();
         var v2 = second.Body.GetProperty("version").GetString();
         Assert.NotEqual(v1, v2);
-        // The spec file is stored once: the two versions share it.
         Assert.Equal(keys.Count + 2, (await farm.Store.ListAsync("_models/")).Count);
+        Assert.Equal("tiny test images", JsonDocument.Parse(await farm.Http.GetStringAsync("/api/models/addednet")).RootElement.GetProperty("dataset").GetString());
+
+        await Task.Delay(5);
+        var third = await AddAsync(farm.Http, "addednet", ("file", "tiny.onnx", TinyOnnxModel.Bytes(4)));
+        Assert.Equal(HttpStatusCode.Created, third.Status);
+        var v3 = third.Body.GetProperty("version").GetString();
         var newSweep = await farm.SweepAsync(new { model = "addednet", techniques = new[] { "channel" }, paused = true });
-        Assert.Equal(v2, farm.Db(db => db.Sweeps.Single(s => s.Id == newSweep).Version));
+        Assert.Equal(v3, farm.Db(db => db.Sweeps.Single(s => s.Id == newSweep).Version));
         Assert.Equal(v1, farm.Db(db => db.Sweeps.Single(s => s.Id == oldSweep).Version));
+        Assert.Equal(3, farm.Db(db => db.Models.Count(m => m.Name == "addednet")));
         using var described = JsonDocument.Parse(await farm.Http.GetStringAsync($"/api/models/addednet?version={v1}"));
         Assert.Equal(v1, described.RootElement.GetProperty("version").GetString());
     }
@@ -134,7 +150,11 @@ public class AddedModelTests
         { "truncated-weights", 422, "cannot be built as model 'addednet'" },
         { "no-weights", 422, "needs its weights" },
         { "unknown-suffix", 422, "neither an ONNX model" },
-        { "not-onnx", 422, "nonsense.onnx" },
+        { "not-onnx", 422, "'nonsense.onnx' cannot be built as model 'addednet': 'addednet.onnx' is not an ONNX model" },
+        { "truncated-onnx", 422, "is truncated" },
+        { "unsupported-op", 422, "op 'Einsum' (node '/Relu'): the operator is not supported" },
+        { "no-image-input", 422, "no usable image input" },
+        { "preprocessing-graph", 422, "cannot have one" },
         { "empty", 422, "is empty" },
         { "path-name", 422, "is not a model name" },
         { "zoo-name", 422, "zoo or configuration" },
@@ -161,6 +181,9 @@ public class AddedModelTests
             "no-weights" => [Spec_],
             "unknown-suffix" => [("file", "tiny.pt", spec), Weights],
             "not-onnx" => [("file", "nonsense.onnx", "this is not a protobuf"u8.ToArray())],
+            "truncated-onnx" => [("file", "tiny.onnx", TinyOnnxModel.Bytes(3)[..1500])],
+            "unsupported-op" or "no-image-input" => [("file", "tiny.onnx", TinyOnnxModel.Bytes(3, kind))],
+            "preprocessing-graph" => [("file", "tiny.onnx", TinyOnnxModel.Bytes(3)), ("sidecar", "tiny.onnx.json", """{ "preprocessing": { "graph": "../../etc/passwd" } }"""u8.ToArray())],
             "empty" => [("file", "tiny.model.json", []), Weights],
             "too-large" => [Spec_, ("weights", "big.safetensors", new byte[5000])],
             "unknown-part" => [Spec_, Weights, ("picture", "cat.png", [1, 2, 3])],

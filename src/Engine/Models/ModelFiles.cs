@@ -70,7 +70,22 @@ public static partial class ModelFiles
         }
     }
 
-    // The Engine's ONNX importer (branch onnx) plugs in here.
-    private static VisionModel LoadOnnx(string name, string file, string? sidecar, Device device) =>
-        throw new InvalidDataException($"this build cannot import ONNX models yet ('{Path.GetFileName(file)}' as '{name}'{(sidecar is null ? "" : " with a sidecar")} on {device})");
+    private static VisionModel LoadOnnx(string name, string file, string? sidecar, Device device)
+    {
+        // A sidecar's preprocessing graph is a path beside it: an added model is two files at
+        // most, and a path from a client must never make the farm read its own disk.
+        if (sidecar is not null && Onnx.OnnxSidecar.Read(sidecar).Preprocessing?.Graph is { } graph)
+            throw new InvalidDataException($"the sidecar names a preprocessing graph ('{graph}'): a model added to a running farm cannot have one; declare mean/std/scale/bgr instead");
+        var model = new Onnx.OnnxModel(new Onnx.OnnxModelSource(name, file, sidecar));
+        try
+        {
+            model.LoadWeights(new WeightsSource.Shipped(), device);
+            return model;
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
 }

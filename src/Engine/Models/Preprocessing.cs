@@ -8,6 +8,10 @@ namespace Microscope.Engine.Models;
 /// TF-slim [-1, 1], ImageNet mean/std.</summary>
 public sealed record Preprocessing(string Description, bool Bgr, double Scale, double[] Mean, double[] Std)
 {
+    /// <summary>A further step after the affine one, e.g. an ONNX model's own preprocessing
+    /// graph (the ResNet-18 package's mean image); null for none.</summary>
+    public Func<Tensor, Tensor>? Stage { get; init; }
+
     public static Preprocessing Lucid => new("RGB x*255 - 117", false, 255, [117, 117, 117], [1, 1, 1]);
     public static Preprocessing CaffeBgr => new("BGR x*255 minus the ImageNet BGR mean", true, 255, [103.939, 116.779, 123.68], [1, 1, 1]);
     public static Preprocessing SignedUnit => new("x in [-1, 1]", false, 1, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]);
@@ -24,6 +28,8 @@ public sealed record Preprocessing(string Description, bool Bgr, double Scale, d
         using var scale = torch.tensor(Std.Select(s => (float)(Scale / s)).ToArray(), [1, 3, 1, 1], device);
         using var shift = torch.tensor(Mean.Zip(Std, (m, s) => (float)(m / s)).ToArray(), [1, 3, 1, 1], device);
         using var scaled = (reordered ?? rgb) * scale;
-        return scaled - shift;
+        var affine = scaled - shift;
+        if (Stage is null) return affine;
+        using (affine) return Stage(affine);
     }
 }

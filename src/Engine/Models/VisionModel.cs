@@ -45,7 +45,12 @@ public abstract class VisionModel : IDisposable
         Device = device;
         // Loading again replaces the weights: the version follows the last source.
         RandomWeights = source is WeightsSource.Random;
-        Version = source is WeightsSource.Random random ? $"random-{random.Seed}" : VersionOf(Parameters.ContentHash());
+        Version = source switch
+        {
+            WeightsSource.Random random => $"random-{random.Seed}",
+            WeightsSource.Shipped when ShippedVersion is { } shipped => shipped,
+            _ => VersionOf(Parameters.ContentHash()),
+        };
         _descriptor = null;
     }
 
@@ -76,6 +81,10 @@ public abstract class VisionModel : IDisposable
     }
 
     public virtual IEnumerable<string> AliasesOf(string op) => [op + "_0"];
+
+    /// <summary>The version of the shipped weights when the model knows it without hashing them
+    /// (an ONNX model: the content hash of its file).</summary>
+    protected virtual string? ShippedVersion => null;
 
     /// <summary>The model version from its weights' content hash (a model defined by data adds its definition).</summary>
     protected virtual string VersionOf(string weightsHash) => weightsHash;

@@ -79,6 +79,11 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static partial int ms_mul_scalar(IntPtr a, double s, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_pow_scalar(IntPtr a, double s, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_clamp(IntPtr a, double lo, double hi, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int ms_leaky_relu(IntPtr a, double slope, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int ms_elu(IntPtr a, double alpha, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int ms_prelu(IntPtr a, IntPtr weight, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int ms_hardswish(IntPtr a, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int ms_minimum(IntPtr a, IntPtr b, out IntPtr result);
 
     [LibraryImport(Lib)] internal static partial int ms_sum(IntPtr a, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_mean(IntPtr a, out IntPtr result);
@@ -91,6 +96,7 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static unsafe partial int ms_permute(IntPtr a, long* dims, int n, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_transpose(IntPtr a, long d0, long d1, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_narrow(IntPtr a, long dim, long start, long length, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int ms_slice(IntPtr a, long dim, long start, long end, long step, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_select(IntPtr a, long dim, long index, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_index_select(IntPtr a, long dim, IntPtr index, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_gather(IntPtr a, long dim, IntPtr index, out IntPtr result);
@@ -106,6 +112,7 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static partial int ms_batch_norm(IntPtr x, IntPtr w, IntPtr b, IntPtr mean, IntPtr var, int training, double momentum, double eps, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_local_response_norm(IntPtr x, long size, double alpha, double beta, double k, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int ms_pad_constant(IntPtr x, long* pads, int n, double value, out IntPtr result);
+    [LibraryImport(Lib)] internal static partial int ms_upsample_nearest2d(IntPtr x, long h, long w, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_upsample_bilinear2d(IntPtr x, long h, long w, int alignCorners, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int ms_affine_grid(IntPtr theta, long* size, int n, int alignCorners, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_grid_sample(IntPtr x, IntPtr grid, int mode, int padding, int alignCorners, out IntPtr result);

@@ -126,6 +126,12 @@ public sealed class Tensor : IDisposable
     public Tensor square() => New(Native.ms_square(Handle, out var r), r, this);
     public Tensor pow(double exponent) => New(Native.ms_pow_scalar(Handle, exponent, out var r), r, this);
     public Tensor clamp(double min, double max) => New(Native.ms_clamp(Handle, min, max, out var r), r, this);
+    public Tensor leaky_relu(double slope) => New(Native.ms_leaky_relu(Handle, slope, out var r), r, this);
+    public Tensor elu(double alpha = 1.0) => New(Native.ms_elu(Handle, alpha, out var r), r, this);
+    /// <summary>PReLU with one slope per channel (dim 1), or one for all.</summary>
+    public Tensor prelu(Tensor weight) => New(Native.ms_prelu(Handle, weight.Handle, out var r), r, this, weight);
+    public Tensor hardswish() => New(Native.ms_hardswish(Handle, out var r), r, this);
+    public Tensor minimum(Tensor other) => New(Native.ms_minimum(Handle, other.Handle, out var r), r, this, other);
     public Tensor contiguous() => New(Native.ms_contiguous(Handle, out var r), r, this);
     public Tensor clone() => New(Native.ms_clone(Handle, out var r), r, this);
     public Tensor matmul(Tensor other) => New(Native.ms_matmul(Handle, other.Handle, out var r), r, this, other);
@@ -175,6 +181,8 @@ public sealed class Tensor : IDisposable
     }
     public Tensor transpose(long dim0, long dim1) => New(Native.ms_transpose(Handle, dim0, dim1, out var r), r, this);
     public Tensor narrow(long dim, long start, long length) => New(Native.ms_narrow(Handle, dim, start, length, out var r), r, this);
+    /// <summary>Elements start, start+step, ... before end along a dim (bounds clamped, as x[start:end:step]).</summary>
+    public Tensor slice(long dim, long start, long end, long step = 1) => New(Native.ms_slice(Handle, dim, start, end, step, out var r), r, this);
     public Tensor select(long dim, long index) => New(Native.ms_select(Handle, dim, index, out var r), r, this);
     public Tensor index_select(long dim, Tensor index) => New(Native.ms_index_select(Handle, dim, index.Handle, out var r), r, this, index);
     public Tensor gather(long dim, Tensor index) => New(Native.ms_gather(Handle, dim, index.Handle, out var r), r, this, index);

@@ -61,6 +61,10 @@ public static partial class torch
                 fixed (long* p = pad) return Tensor.New(Native.ms_pad_constant(input.Handle, p, pad.Length, value, out var r), r, input);
             }
 
+            /// <summary>Nearest-neighbour resize to (H, W), as F.interpolate(mode="nearest").</summary>
+            public static Tensor interpolate_nearest(Tensor input, (long H, long W) size) =>
+                Tensor.New(Native.ms_upsample_nearest2d(input.Handle, size.H, size.W, out var r), r, input);
+
             /// <summary>Bilinear resize to (H, W), as F.interpolate(mode="bilinear").</summary>
             public static Tensor interpolate(Tensor input, (long H, long W) size, bool align_corners = false) =>
                 Tensor.New(Native.ms_upsample_bilinear2d(input.Handle, size.H, size.W, align_corners ? 1 : 0, out var r), r, input);

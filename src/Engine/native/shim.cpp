@@ -210,6 +210,12 @@ MS_API int ms_add_scalar(T a, double s, T* out) { BEGIN *out = wrap(*a + s); END
 MS_API int ms_mul_scalar(T a, double s, T* out) { BEGIN *out = wrap(*a * s); END }
 MS_API int ms_pow_scalar(T a, double s, T* out) { BEGIN *out = wrap(torch::pow(*a, s)); END }
 MS_API int ms_clamp(T a, double lo, double hi, T* out) { BEGIN *out = wrap(torch::clamp(*a, lo, hi)); END }
+// Activations ONNX models use (the importer, src/Engine/Models/Onnx).
+MS_API int ms_leaky_relu(T a, double slope, T* out) { BEGIN *out = wrap(torch::leaky_relu(*a, slope)); END }
+MS_API int ms_elu(T a, double alpha, T* out) { BEGIN *out = wrap(torch::elu(*a, alpha)); END }
+MS_API int ms_prelu(T a, T weight, T* out) { BEGIN *out = wrap(torch::prelu(*a, *weight)); END }
+MS_API int ms_hardswish(T a, T* out) { BEGIN *out = wrap(torch::hardswish(*a)); END }
+MS_API int ms_minimum(T a, T b, T* out) { BEGIN *out = wrap(torch::minimum(*a, *b)); END }
 
 // ---- reductions -----------------------------------------------------------------
 
@@ -226,6 +232,7 @@ MS_API int ms_reshape(T a, const int64_t* shape, int n, T* out) { BEGIN *out = w
 MS_API int ms_permute(T a, const int64_t* dims, int n, T* out) { BEGIN *out = wrap(a->permute(vec(dims, n))); END }
 MS_API int ms_transpose(T a, int64_t d0, int64_t d1, T* out) { BEGIN *out = wrap(a->transpose(d0, d1)); END }
 MS_API int ms_narrow(T a, int64_t dim, int64_t start, int64_t length, T* out) { BEGIN *out = wrap(a->narrow(dim, start, length)); END }
+MS_API int ms_slice(T a, int64_t dim, int64_t start, int64_t end, int64_t step, T* out) { BEGIN *out = wrap(a->slice(dim, start, end, step)); END }
 MS_API int ms_select(T a, int64_t dim, int64_t index, T* out) { BEGIN *out = wrap(a->select(dim, index)); END }
 MS_API int ms_index_select(T a, int64_t dim, T index, T* out) { BEGIN *out = wrap(a->index_select(dim, *index)); END }
 MS_API int ms_gather(T a, int64_t dim, T index, T* out) { BEGIN *out = wrap(a->gather(dim, *index)); END }
@@ -267,6 +274,9 @@ MS_API int ms_local_response_norm(T x, int64_t size, double alpha, double beta, 
   END
 }
 MS_API int ms_pad_constant(T x, const int64_t* pads, int n, double value, T* out) { BEGIN *out = wrap(torch::constant_pad_nd(*x, vec(pads, n), value)); END }
+MS_API int ms_upsample_nearest2d(T x, int64_t h, int64_t w, T* out) {
+  BEGIN *out = wrap(torch::upsample_nearest2d(*x, {h, w}, c10::nullopt, c10::nullopt)); END
+}
 MS_API int ms_upsample_bilinear2d(T x, int64_t h, int64_t w, int align_corners, T* out) {
   BEGIN *out = wrap(torch::upsample_bilinear2d(*x, {h, w}, align_corners != 0, c10::nullopt, c10::nullopt)); END
 }

@@ -1,0 +1,76 @@
+using System.Text;
+using System.Text.Json;
+using Microscope.Engine.Models.Custom;
+
+namespace Microscope.Engine.Models.Onnx;
+
+/// <summary>What an .onnx file does not say, in a small JSON file beside it
+/// (<c>NAME.onnx.json</c>): the model's name, data set, input size, preprocessing, and which
+/// ops a sweep covers under which names. Every field is optional; docs/models.md gives the format.</summary>
+public sealed record OnnxSidecar
+{
+    public const string Suffix = ".json";
+
+    public string? Name { get; init; }
+    public string? Dataset { get; init; }
+    /// <summary>Side of the square image input; needed when the graph's H and W are symbolic (default 224).</summary>
+    public int? InputSize { get; init; }
+    /// <summary>The graph input that takes the image, when there are several.</summary>
+    public string? Input { get; init; }
+    public OnnxPreprocessing? Preprocessing { get; init; }
+    /// <summary>The ops a full sweep covers, in order (default: the block outputs, see docs/models.md),
+    /// each by an ONNX node or output name, optionally with a friendly name and aliases.</summary>
+    public IReadOnlyList<OnnxOpChoice>? Ops { get; init; }
+    /// <summary>Only the listed ops are addressable (default: every node output with channels is).</summary>
+    public bool OnlyListedOps { get; init; }
+
+    /// <summary>Where a model's sidecar lies: MODEL.onnx.json beside MODEL.onnx.</summary>
+    public static string PathBeside(string onnxPath) => onnxPath + Suffix;
+
+    public static OnnxSidecar Read(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX sidecar '{path}' does not exist", path);
+        return Parse(File.ReadAllText(path, Encoding.UTF8), path);
+    }
+
+    public static OnnxSidecar Parse(string json, string source)
+    {
+        OnnxSidecar? sidecar;
+        try { sidecar = JsonSerializer.Deserialize<OnnxSidecar>(json, ModelSpec.Json); }
+        catch (JsonException e) { throw new InvalidDataException($"ONNX sidecar '{source}' is not valid: {e.Message}", e); }
+        if (sidecar is null) throw new InvalidDataException($"ONNX sidecar '{source}' is empty");
+        var problems = sidecar.Preprocessing?.ToSpec().Check().ToList() ?? [];
+        if (sidecar.InputSize is < 8 or > 4096) problems.Add($"\"inputSize\" {sidecar.InputSize} is not between 8 and 4096");
+        if (sidecar.Ops?.FirstOrDefault(o => string.IsNullOrEmpty(o.Node)) is not null) problems.Add("every entry of \"ops\" needs a \"node\"");
+        if (problems.Count > 0) throw new InvalidDataException($"ONNX sidecar '{source}' is not valid: {string.Join("; ", problems)}");
+        return sidecar;
+    }
+
+    public string ToJson() => JsonSerializer.Serialize(this, ModelSpec.Json);
+}
+
+/// <summary>out = (x·scale − mean) / std on an RGB image in [0, 1] (channels reordered to BGR
+/// when asked), then the ONNX graph <see cref="Graph"/> (a path beside the sidecar), if any.
+/// Without a sidecar: torchvision's ImageNet mean and std.</summary>
+public sealed record OnnxPreprocessing
+{
+    public string Description { get; init; } = "";
+    public bool Bgr { get; init; }
+    public double Scale { get; init; } = 1;
+    public double[] Mean { get; init; } = [0, 0, 0];
+    public double[] Std { get; init; } = [1, 1, 1];
+    public string? Graph { get; init; }
+
+    internal PreprocessingSpec ToSpec() => new() { Description = Description, Bgr = Bgr, Scale = Scale, Mean = Mean, Std = Std };
+}
+
+/// <summary>One swept op: an ONNX node (or output) name, the name Microscope shows (default:
+/// the node's), and more names it answers to.</summary>
+public sealed record OnnxOpChoice
+{
+    public string Node { get; init; } = "";
+    public string? Name { get; init; }
+    public IReadOnlyList<string> Aliases { get; init; } = [];
+    /// <summary>False: addressable, but outside a full sweep.</summary>
+    public bool Sweep { get; init; } = true;
+}
