@@ -13,6 +13,8 @@ packages=(libtorch-dev libopenblas0-openmp cmake g++)
 # python3-onnx: the build compiles its onnx/onnx.proto (the ONNX importer, src/Engine/Models/Onnx),
 # and tools/export_onnx_zoo.py writes the importer's parity models with it and torch.onnx.
 packages+=(python3-onnx)
+# The real photo folder (scripts/photos.sh): photographs from opencv-doc and python3-skimage.
+packages+=(opencv-doc python3-skimage)
 if [[ "$set_name" == test ]]; then
   # python3-torch/python3-torchvision (1.13/0.14, for /usr/bin/python3): the zoo's parity
   # tests compare VGG19 and InceptionV3 against torchvision (tools/parity_reference.py), and

@@ -8,7 +8,7 @@ namespace Microscope.Cli;
 /// <summary>The options every command that loads a model shares.</summary>
 public sealed class ModelOptions
 {
-    public Option<string> Model { get; } = new("--model", "-m") { Description = "model slug (see `microscope models`) or your own model's .model.json file (docs/models.md)", DefaultValueFactory = _ => "demo" };
+    public Option<string> Model { get; } = new("--model", "-m") { Description = "model slug (see `microscope models`) or your own model's .onnx or .model.json file (docs/models.md)", DefaultValueFactory = _ => "demo" };
     public Option<string?> Weights { get; } = new("--weights") { Description = "safetensors weights file (default: the weights shipped with the model)" };
     public Option<int?> RandomWeights { get; } = new("--random-weights") { Description = "seeded random weights instead of trained ones (tests, benchmarks)" };
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda, cuda:N or auto", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("MICROSCOPE_DEVICE") ?? "auto" };

@@ -11,7 +11,7 @@ public static class DescribeCommand
 {
     public static Command Create()
     {
-        var name = new Argument<string>("model") { Description = "model slug, or your own model's .model.json file" };
+        var name = new Argument<string>("model") { Description = "model slug, or your own model's .onnx or .model.json file" };
         var weights = new Option<string?>("--weights") { Description = "safetensors weights: the version is their content hash" };
         var random = new Option<int?>("--random-weights") { Description = "seeded random weights" };
         var json = new Option<bool>("--json") { Description = "print JSON" };
@@ -22,7 +22,8 @@ public static class DescribeCommand
             using var model = ModelZoo.CreateArchitecture(slug);
             if (r.GetValue(random) is int seed) model.LoadWeights(new WeightsSource.Random(seed), Engine.Torch.Device.CPU);
             else if (r.GetValue(weights) is string path) model.LoadWeights(new WeightsSource.File(path), Engine.Torch.Device.CPU);
-            else if (slug == "demo") model.LoadWeights(new WeightsSource.Shipped(), Engine.Torch.Device.CPU);
+            // The demo model and ONNX models (resnet18, a .onnx path) carry their own weights.
+            else if (slug == "demo" || model is Engine.Models.Onnx.OnnxModel) model.LoadWeights(new WeightsSource.Shipped(), Engine.Torch.Device.CPU);
             // A user's model: the weights beside its .model.json, when they are there.
             else if (ModelSpec.IsSpecPath(slug) && File.Exists(ModelSpec.WeightsBeside(slug)))
                 model.LoadWeights(new WeightsSource.File(ModelSpec.WeightsBeside(slug)), Engine.Torch.Device.CPU);

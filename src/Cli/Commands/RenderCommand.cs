@@ -68,8 +68,8 @@ public static class RenderCommand
         var sheet = new Option<bool>("--sheet") { Description = "also write sheet.png, all units of this render in one grid" };
         var images = new Option<int>("--images") { Description = "diversity: images per unit", DefaultValueFactory = _ => 4 };
         var topK = new Option<int>("--top-k") { Description = "dataset examples: images kept per unit", DefaultValueFactory = _ => 16 };
-        var dataset = new Option<DirectoryInfo?>("--dataset") { Description = "dataset examples: folder of PNG/JPEG images (default: the demo's procedural set)" };
-        var caricatureInputs = new Option<DirectoryInfo?>("--caricature-inputs") { Description = "caricature: folder of PNG/JPEG input images (default: procedural inputs)" };
+        var dataset = new Option<DirectoryInfo?>("--dataset") { Description = "dataset examples: folder of PNG/JPEG images (default: $MICROSCOPE_PHOTOS, the real photo folder, for every model but demo; else the demo's procedural set)" };
+        var caricatureInputs = new Option<DirectoryInfo?>("--caricature-inputs") { Description = "caricature: folder of PNG/JPEG input images (default: $MICROSCOPE_PHOTOS for every model but demo; else procedural inputs)" };
         var command = new Command("render", "Render feature visualisations of units of one op.")
         {
             op, units, allUnits, technique, steps, size, seed, lr, noTransforms, thresholds, output, json, sheet, images, topK, dataset, caricatureInputs,
@@ -100,10 +100,12 @@ public static class RenderCommand
             var tech = r.GetValue(technique)!;
             if (tech is not ("channel" or "neuron"))
             {
+                // Real models see real photographs by default; the demo model its procedural images.
+                var photos = model.Name == "demo" ? null : RealPhotos.Folder();
                 var options = new TechniqueOptions
                 {
                     DiversityImages = r.GetValue(images), TopK = r.GetValue(topK),
-                    DatasetFolder = r.GetValue(dataset)?.FullName, CaricatureFolder = r.GetValue(caricatureInputs)?.FullName,
+                    DatasetFolder = r.GetValue(dataset)?.FullName ?? photos, CaricatureFolder = r.GetValue(caricatureInputs)?.FullName ?? photos,
                 };
                 return RunTechniques(model, opName, TechniqueCatalog.Expand([tech]), unitList, parameters, options, r.GetValue(output)!, r.GetValue(json));
             }

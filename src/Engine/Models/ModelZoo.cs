@@ -53,7 +53,9 @@ public static class ModelZoo
         Onnx[source.Name] = source;
     }
 
-    public static void Register(string name, string onnxPath, string? sidecarPath = null) => Register(new OnnxModelSource(name, onnxPath, sidecarPath));
+    /// <summary>As above; without <paramref name="sidecarPath"/>, FILE.onnx.json beside the file counts if it exists.</summary>
+    public static void Register(string name, string onnxPath, string? sidecarPath = null) =>
+        Register(new OnnxModelSource(name, onnxPath, sidecarPath ?? (File.Exists(OnnxSidecar.PathBeside(onnxPath)) ? OnnxSidecar.PathBeside(onnxPath) : null)));
 
     /// <summary>Forgets a registered (not built-in) model; false when none had the name.</summary>
     public static bool Unregister(string name) => Custom.TryRemove(name, out _) | Onnx.TryRemove(name, out _);

@@ -119,6 +119,18 @@ public sealed class ParameterStore : IDisposable
         }
     }
 
+    /// <summary>Converts every tensor to another type (gradient checks run a model in float64).</summary>
+    public void ConvertTo(ScalarType dtype)
+    {
+        foreach (var name in _names)
+        {
+            var old = _tensors[name];
+            if (old.dtype == dtype) continue;
+            _tensors[name] = old.to(dtype);
+            old.Dispose();
+        }
+    }
+
     public void SetRequiresGrad(bool on)
     {
         foreach (var t in _tensors.Values) t.requires_grad = on;

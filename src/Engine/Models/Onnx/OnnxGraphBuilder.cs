@@ -148,7 +148,12 @@ internal sealed partial class OnnxGraphBuilder : IDisposable
         }
 
         Tensor probe;
-        try { probe = Run(graphInputs.Select(g => g.Probe).ToArray()); }
+        try
+        {
+            // Temporaries of the probe run die with the scope; the probe itself is kept.
+            using var scope = torch.NewDisposeScope();
+            probe = scope.MoveToOuter(Run(graphInputs.Select(g => g.Probe).ToArray()));
+        }
         catch (TorchException e) { throw node.Refuse($"it cannot run on its inputs ({e.Message.Split('\n')[0]})"); }
         _probes.Add(probe);
 

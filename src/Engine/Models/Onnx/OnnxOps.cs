@@ -267,7 +267,11 @@ internal static class OnnxOps
         for (var o = 0; o < n; o++)
         {
             var (from, length) = (start, sizes[o]);
-            plans[o] = new(xs => xs[0].narrow(axis, from, length).contiguous(), [0], BatchFirst: axis != 0);
+            plans[o] = new(xs =>
+            {
+                using var part = xs[0].narrow(axis, from, length);
+                return part.contiguous();
+            }, [0], BatchFirst: axis != 0);
             start += length;
         }
         return plans;

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Microscope.Engine.Imaging;
+
+namespace Microscope.Cli.Tests;
+
+/// <summary>resnet18 (ONNX, from the NuGet package the build restores) through the CLI, and a
+/// bad .onnx file as one error line.</summary>
+public class OnnxCliTests
+{
+    [Fact]
+    public void Describe_shows_resnet18_with_its_onnx_node_names_and_a_content_hash_version()
+    {
+        var r = CliRunner.Run("describe", "resnet18");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("resnet18: ImageNet", r.Stdout);
+        Assert.Matches(@"version: [0-9a-f]{12}\n", r.Stdout);
+        Assert.Matches(@"ReLU393\s+512 x\s+7 x 7", r.Stdout);
+        Assert.Matches(@"ReLU253\s+64 x 112 x 112", r.Stdout);
+    }
+
+    [Fact]
+    public void Render_takes_resnet18_by_an_output_name_alias()
+    {
+        var dir = Directory.CreateTempSubdirectory("ms-cli-").FullName;
+        try
+        {
+            var r = CliRunner.Run("render", "--model", "resnet18", "--op", "ReLU253_Output_0", "--unit", "2",
+                "--steps", "8", "--size", "64", "--out", dir, "--json");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            var j = JsonDocument.Parse(r.Stdout.Trim()).RootElement;
+            Assert.Equal("ReLU253", j.GetProperty("op").GetString());
+            Assert.False(j.GetProperty("random_weights").GetBoolean());
+            Assert.True(j.GetProperty("objective_end").GetDouble() > j.GetProperty("objective_start").GetDouble());
+            var img = ImageFile.Load(j.GetProperty("file").GetString()!);
+            Assert.Equal((64, 64), (img.Width, img.Height));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void A_file_that_is_not_onnx_is_one_error_line()
+    {
+        var dir = Directory.CreateTempSubdirectory("ms-cli-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "notes.onnx");
+            File.WriteAllText(path, "these are notes, not a model\n");
+            var r = CliRunner.Run("describe", path);
+            Assert.Equal(2, r.ExitCode);
+            Assert.StartsWith($"error: '{path}' is not an ONNX model", r.Stderr);
+            Assert.Single(r.Stderr.Trim().Split('\n'));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
