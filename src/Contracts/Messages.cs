@@ -132,6 +132,9 @@ public sealed record SweepRequest
     public string? Version { get; init; }
     public IReadOnlyList<string>? Ops { get; init; }
     public IReadOnlyList<string>? Techniques { get; init; }
+    /// <summary>Only these units (channels) of each op, e.g. [0..7] for a sample of every op;
+    /// default: all of them.</summary>
+    public IReadOnlyList<int>? Units { get; init; }
     public RenderSettings? Parameters { get; init; }
     /// <summary>Render again even when a result with the same parameters hash exists.</summary>
     public bool Force { get; init; }

@@ -62,6 +62,7 @@ public static class CoordinatorHost
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", ProblemResponses.ReadyCheck);
         FarmApi.Map(app);
+        ModelsApi.Map(app);
         return app;
     }
 
@@ -77,6 +78,7 @@ public static class CoordinatorHost
         // Registered first, so the schema exists before the bus and the dispatcher start.
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<ModelIntake>();
         services.AddScoped<SweepExpander>();
         services.AddScoped<SweepService>();
         services.AddSingleton<PacketDispatcher>();

@@ -25,6 +25,9 @@ public sealed class CoordinatorOptions : IValidatedOptions
     /// <summary>Largest accepted request body (bytes).</summary>
     public long MaxBodyBytes { get; set; } = 64 * 1024;
     public int MaxTuplesPerSweep { get; set; } = 2_000_000;
+    /// <summary>Largest model file (and its sidecar or weights) POST /api/models accepts
+    /// (bytes); larger uploads are refused with 413 before anything is stored.</summary>
+    public long MaxModelBytes { get; set; } = 512L * 1024 * 1024;
     /// <summary>Worker events handled at once (1 on SQLite, which has one writer).</summary>
     public int EventConcurrency { get; set; } = 8;
     /// <summary>Apply schema migrations at start (otherwise run `microscope migrate`).</summary>
@@ -53,6 +56,7 @@ public sealed class CoordinatorOptions : IValidatedOptions
         if (StallSeconds < 0) problems.Add("StallSeconds must be 0 (off) or more");
         if (ReaperIntervalSeconds < 1) problems.Add("ReaperIntervalSeconds must be at least 1");
         if (MaxBodyBytes < 1024) problems.Add("MaxBodyBytes must be at least 1024");
+        if (MaxModelBytes < 1024) problems.Add("MaxModelBytes must be at least 1024");
         if (MaxTuplesPerSweep < 1) problems.Add("MaxTuplesPerSweep must be at least 1");
         if (EventConcurrency < 1) problems.Add("EventConcurrency must be at least 1");
         if (RenderBudgetPerHour < 1) problems.Add("RenderBudgetPerHour must be at least 1");

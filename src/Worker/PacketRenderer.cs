@@ -20,7 +20,7 @@ public sealed record RenderedUnit(PacketUnit Unit, IReadOnlyList<LensOutput> Fil
 /// lens takes (the CLI's too): unit lenses in batches of MaxBatch units, op-level lenses (the
 /// packet's one tuple, unit -1) and analysis lenses (every unit of the packet in one pass) in
 /// one run. Each tuple's record is the one format, with the packet's context added.</summary>
-public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions weights) : IDisposable
+public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions weights, ModelFileCache addedModels) : IDisposable
 {
     private readonly Device _device = Device.Resolve(options.Device);
     private readonly LinkedList<VisionModel> _models = new();
@@ -56,7 +56,7 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
     /// calls <paramref name="rendered"/> for each unit as soon as its batch is done.</summary>
     public async Task RenderAsync(RenderWork work, IProgress<int> progress, Func<RenderedUnit, Task> rendered, CancellationToken cancel)
     {
-        var model = Model(work.Model, work.ModelVersion);
+        var model = await ModelAsync(work.Model, work.ModelVersion, cancel);
         Lens lens;
         try
         {
@@ -105,15 +105,17 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
     }
 
     /// <summary>The model at the packet's version, loaded once and kept (least recently used
-    /// evicted beyond ModelCacheSize). Another version than ours fails permanently: this
-    /// worker's weights cannot produce it.</summary>
-    private VisionModel Model(string name, string version)
+    /// evicted beyond ModelCacheSize). A zoo or configured model at another version than ours
+    /// fails permanently: this worker's weights cannot produce it. A model added to the running
+    /// farm is loaded from its files (fetched by version into Worker:ModelFolder).</summary>
+    private async Task<VisionModel> ModelAsync(string name, string version, CancellationToken cancel)
     {
-        var cached = _models.FirstOrDefault(m => m.Name == name);
+        var added = !ModelZoo.Names.Contains(name, StringComparer.Ordinal);
+        var cached = _models.FirstOrDefault(m => m.Name == name && (!added || m.Version == version));
         if (cached is null)
         {
             WeightsSource source = weights.FileFor(name) is { } file ? new WeightsSource.File(file) : new WeightsSource.Shipped();
-            try { cached = ModelZoo.Load(name, source, _device); }
+            try { cached = added ? await LoadAddedAsync(name, version, cancel) : ModelZoo.Load(name, source, _device); }
             catch (Exception e) when (e is UnknownNameException or InvalidOperationException or InvalidDataException)
             {
                 throw new PermanentRenderException($"model '{name}' cannot be loaded: {e.Message}");
@@ -134,6 +136,13 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         if (have != version)
             throw new PermanentRenderException($"this worker's weights of '{name}' are version {have}; the packet asks for {version}");
         return cached;
+    }
+
+    private async Task<VisionModel> LoadAddedAsync(string name, string version, CancellationToken cancel)
+    {
+        var files = await addedModels.GetAsync(name, version, cancel)
+            ?? throw new UnknownNameException($"no model '{name}' version {version} was added to this farm (no manifest in the object store)");
+        return ModelFiles.Load(name, files.Model.Format, files.File, files.Companion, _device);
     }
 
     public static RenderParameters ToEngine(RenderSettings p) => new()

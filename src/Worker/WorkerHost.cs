@@ -34,6 +34,7 @@ public static class WorkerHost
     public static void AddServices(IServiceCollection services, WorkerOptions options, StorageOptions storage)
     {
         services.AddSingleton(options);
+        services.AddSingleton<ModelFileCache>();
         services.AddSingleton<PacketRenderer>();
         services.AddSingleton<DeviceGate>();
         services.AddSingleton<FaultInjector>();

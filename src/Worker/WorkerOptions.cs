@@ -33,6 +33,11 @@ public sealed class WorkerOptions : IValidatedOptions
     public bool FinishPacketOnShutdown { get; set; } = true;
     /// <summary>Models (versions) kept loaded.</summary>
     public int ModelCacheSize { get; set; } = 2;
+    /// <summary>Where files of models added to the running farm (POST /api/models) are kept
+    /// once fetched from the object store.</summary>
+    public string ModelFolder { get; set; } = Path.Combine(Path.GetTempPath(), "microscope-models");
+    /// <summary>Bound of ModelFolder (bytes): beyond it the least recently used files are deleted.</summary>
+    public long ModelFolderBytes { get; set; } = 8L * 1024 * 1024 * 1024;
     /// <summary>Dataset examples' data set: a folder of JPEG/PNG images, or (unset) the demo's
     /// procedural set of DatasetImages images. Empty means unset (a ConfigMap can only give "").</summary>
     public string? DatasetFolder { get; set => field = string.IsNullOrWhiteSpace(value) ? null : value; }
@@ -59,6 +64,8 @@ public sealed class WorkerOptions : IValidatedOptions
         if (MaxImageSize < 16) problems.Add("MaxImageSize must be at least 16");
         if (MaxBatch < 1) problems.Add("MaxBatch must be at least 1");
         if (ModelCacheSize < 1) problems.Add("ModelCacheSize must be at least 1");
+        if (string.IsNullOrWhiteSpace(ModelFolder)) problems.Add($"ModelFolder is required (set {FarmConfiguration.EnvironmentName(Section, nameof(ModelFolder))})");
+        if (ModelFolderBytes < 1024 * 1024) problems.Add("ModelFolderBytes must be at least 1 MiB");
         if (DatasetImages < 1) problems.Add("DatasetImages must be at least 1");
         if (DatasetFolder is not null && !Directory.Exists(DatasetFolder)) problems.Add($"DatasetFolder '{DatasetFolder}' does not exist");
         if (CaricatureFolder is not null && !Directory.Exists(CaricatureFolder)) problems.Add($"CaricatureFolder '{CaricatureFolder}' does not exist");

@@ -43,6 +43,24 @@ public class SweepExpansionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_sweep_of_some_units_takes_those_channels_of_each_op_and_refuses_one_an_op_lacks()
+    {
+        await using var farm = await InProcessFarm.StartAsync(worker: false);
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1", "conv4" }, units = new[] { 3, 0, 3 }, techniques = new[] { "channel", "deepdream" }, paused = true });
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        Assert.Equal([("conv1", 0), ("conv1", 3), ("conv4", 0), ("conv4", 3)],
+            tuples.Where(t => t.Technique == "channel").Select(t => (t.Op, t.Unit)).Order());
+        // Op-level images stay one per op.
+        Assert.Equal(2, tuples.Count(t => t.Technique == "deepdream"));
+        Assert.Equal(6, (await farm.StatusAsync(id)).Total);
+
+        using var refused = await farm.Http.PostAsJsonAsync("/api/sweeps", new { model = "demo", ops = new[] { "conv1", "conv4" }, units = new[] { 0, 16 } }, InProcessFarm.Web);
+        Assert.Equal(422, (int)refused.StatusCode);
+        Assert.Contains("op 'conv1' has units 0..15; 16 out of range", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(1, farm.Db(db => db.Sweeps.Count()));
+    }
+
+    [Fact]
     public async Task A20000UnitSweepExpandsInBulkQuickly()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: false);

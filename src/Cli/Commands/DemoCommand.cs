@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Net.Http.Json;
 using Microscope.Contracts;
 using Microscope.Coordinator;
 using Microscope.Engine.Models.Custom;
@@ -33,9 +34,14 @@ public static class DemoCommand
         var packetSize = new Option<int>("--packet-size") { Description = "units per work packet", DefaultValueFactory = _ => 32 };
         var force = new Option<bool>("--force") { Description = "render again even what an earlier run already rendered" };
         var exit = new Option<bool>("--exit") { Description = "exit when the sweep is finished instead of serving until Ctrl+C" };
+        var sample = new Option<string?>("--sample") { Description = "after the sweep, render a sample of this model too (e.g. resnet18: real trained features)" };
+        var sampleOps = new Option<string[]>("--sample-op") { Description = "the sample's ops (default: up to 5 of the model's swept ops, spread from first to last)", AllowMultipleArgumentsPerToken = true };
+        var sampleUnits = new Option<int>("--sample-units") { Description = "channels 0..N-1 of each sampled op", DefaultValueFactory = _ => 8 };
+        var sampleSteps = new Option<int>("--sample-steps") { Description = "the sample's optimisation steps (SAMPLE_STEPS)", DefaultValueFactory = _ => EnvInt("SAMPLE_STEPS", 256) };
+        var sampleSize = new Option<int>("--sample-size") { Description = "the sample's image size in pixels (SAMPLE_SIZE)", DefaultValueFactory = _ => EnvInt("SAMPLE_SIZE", 128) };
         var command = new Command("demo", "Run the single-machine farm and sweep the demo model.")
         {
-            model, steps, size, techniques, ops, output, port, packetSize, force, exit,
+            model, steps, size, techniques, ops, output, port, packetSize, force, exit, sample, sampleOps, sampleUnits, sampleSteps, sampleSize,
         };
         settings.AddTo(command);
         command.SetAction(r => ServiceErrors.Run(() =>
@@ -94,14 +100,23 @@ public static class DemoCommand
             // watch that too, or the demo sweeps on until the end.
             var stopping = app.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping;
             var status = FarmClient.Follow(http, accepted.Id, $"{modelName} sweep", accepted.Total, stopping);
-            if (stopping.IsCancellationRequested)
+            int Interrupt()
             {
                 Console.Error.WriteLine("interrupted: what was rendered is kept, and the next `microscope demo` reuses it");
                 viewer.StopAsync().GetAwaiter().GetResult();
                 app.StopAsync().GetAwaiter().GetResult();
                 return Interrupted;
             }
+            if (stopping.IsCancellationRequested) return Interrupt();
             Console.WriteLine(FarmClient.Summary(status));
+            if (r.GetValue(sample) is { } sampled)
+            {
+                var sampleStatus = RenderSample(http, sampled, r.GetValue(sampleOps), r.GetValue(sampleUnits), r.GetValue(sampleSteps), r.GetValue(sampleSize), r.GetValue(force), stopping);
+                if (stopping.IsCancellationRequested) return Interrupt();
+                Console.WriteLine(FarmClient.Summary(sampleStatus));
+                Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}/models/{sampled}");
+                if (sampleStatus.State != "done") status = sampleStatus;
+            }
             Console.WriteLine($"status page and API: {url}  (e.g. {url}/api/models/{modelName})");
             Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}/models/{modelName}");
             if (!r.GetValue(exit))
@@ -118,6 +133,33 @@ public static class DemoCommand
         }));
         return command;
     }
+
+    /// <summary>A sample of a (real) model after the demo's sweep: channels 0..units-1 of a few
+    /// ops with the channel technique, so a newcomer sees what a trained network learned.</summary>
+    private static SweepStatus RenderSample(HttpClient http, string model, string[]? ops, int units, int steps, int size, bool force, CancellationToken stopping)
+    {
+        if (ops is not { Length: > 0 })
+        {
+            var described = http.GetFromJsonAsync<System.Text.Json.JsonElement>($"/api/models/{Uri.EscapeDataString(model)}").GetAwaiter().GetResult();
+            var swept = described.GetProperty("ops").EnumerateArray().Where(o => o.GetProperty("inSweep").GetBoolean()).Select(o => o.GetProperty("name").GetString()!).ToList();
+            ops = SpreadOps(swept, 5);
+        }
+        var accepted = FarmClient.StartSweepAsync(http, new SweepRequest
+        {
+            Model = model,
+            Ops = ops,
+            Units = [.. Enumerable.Range(0, units)],
+            Techniques = ["channel"],
+            Parameters = new RenderSettings { Steps = steps, Size = size },
+            Force = force,
+        }).GetAwaiter().GetResult();
+        Console.WriteLine($"sample {accepted.Id}: {accepted.Total} tuples of {model}@{accepted.Version} ({string.Join(", ", ops)}: channels 0..{units - 1}, {steps} steps, {size} px; {accepted.Reused} already rendered)");
+        return FarmClient.Follow(http, accepted.Id, $"{model} sample", accepted.Total, stopping);
+    }
+
+    /// <summary>Up to <paramref name="count"/> ops spread evenly from the first to the last.</summary>
+    public static string[] SpreadOps(IReadOnlyList<string> ops, int count) =>
+        ops.Count <= count ? [.. ops] : [.. Enumerable.Range(0, count).Select(i => ops[(int)Math.Round(i * (ops.Count - 1) / (double)(count - 1))]).Distinct()];
 
     /// <summary>The viewer on its port, or on any free port when that one is taken: a busy
     /// port must not stop the demo (checked first, so the host logs no bind failure).</summary>

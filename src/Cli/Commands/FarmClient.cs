@@ -57,6 +57,25 @@ public static class FarmClient
     public static async Task<SweepStatus> ActAsync(HttpClient http, Guid id, string action) =>
         await ReadAsync<SweepStatus>(await http.PostAsync($"/api/sweeps/{id}/{action}", null), $"to {action} sweep {id}");
 
+    /// <summary>A model added by POST /api/models (Created false: the same files were there).</summary>
+    public sealed record AddedModel(string Name, string Version, bool Created, string Format, int Ops, long Units, string FileKey, string? CompanionKey);
+
+    /// <summary>POST /api/models: the model file, its ONNX sidecar or spec weights, and a name.</summary>
+    public static async Task<AddedModel> AddModelAsync(HttpClient http, string file, string? name, string? sidecar, string? weights)
+    {
+        using var form = new MultipartFormDataContent();
+        void Attach(string part, string path)
+        {
+            if (!File.Exists(path)) throw new FileNotFoundException($"'{path}' does not exist", path);
+            form.Add(new StreamContent(File.OpenRead(path)), part, Path.GetFileName(path));
+        }
+        Attach("file", file);
+        if (sidecar is not null) Attach("sidecar", sidecar);
+        if (weights is not null) Attach("weights", weights);
+        if (name is not null) form.Add(new StringContent(name), "name");
+        return await ReadAsync<AddedModel>(await http.PostAsync("/api/models", form), $"the model '{Path.GetFileName(file)}'");
+    }
+
     /// <summary>The body of a successful answer; a refusal (404, 409, 422, ...) becomes a user
     /// error, "the coordinator refused {what} (status): detail".</summary>
     private static async Task<T> ReadAsync<T>(HttpResponseMessage response, string what)

@@ -10,7 +10,7 @@ public static class ModelsCommand
     public static Command Create()
     {
         var json = new Option<bool>("--json") { Description = "print JSON" };
-        var command = new Command("models", "List the models with their ops and unit counts.") { json };
+        var command = new Command("models", "List the models with their ops and unit counts; `models add` adds one to a running farm.") { json, ModelsAddCommand.Create() };
         command.SetAction(r => CommandErrors.Run(() =>
         {
             var descriptors = ModelZoo.Names.Select(name =>

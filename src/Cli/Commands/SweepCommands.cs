@@ -13,6 +13,7 @@ public static class SweepCommand
         var model = new Option<string>("--model", "-m") { Description = "model slug", Required = true };
         var version = new Option<string?>("--version") { Description = "model version (default: the current one)" };
         var ops = new Option<string[]>("--op") { Description = "ops (default: all)", AllowMultipleArgumentsPerToken = true };
+        var units = new Option<int[]>("--unit") { Description = "only these channels of each op (default: all)", AllowMultipleArgumentsPerToken = true };
         var techniques = new Option<string[]>("--technique", "-t") { Description = $"techniques: {string.Join(", ", LensRegistry.Names)} or {LensRegistry.Everything} (default: {string.Join(" and ", LensRegistry.DefaultSweep)})", AllowMultipleArgumentsPerToken = true };
         techniques.AcceptOnlyFromAmong([.. LensRegistry.Names, LensRegistry.Everything]);
         var lensParameters = new Option<string[]>("--param", "-p") { Description = "a lens parameter, name=value or lens.name=value (e.g. diversity.images=6); repeatable", AllowMultipleArgumentsPerToken = true };
@@ -25,7 +26,7 @@ public static class SweepCommand
         var follow = new Option<bool>("--follow") { Description = "show progress until the sweep finishes" };
         var command = new Command("sweep", "Start a sweep on a running coordinator.")
         {
-            coordinator, model, version, ops, techniques, lensParameters, steps, size, seed, packetSize, force, paused, follow,
+            coordinator, model, version, ops, units, techniques, lensParameters, steps, size, seed, packetSize, force, paused, follow,
         };
         IReadOnlyList<Lens> Chosen(string[]? names) => LensRegistry.Expand(names is { Length: > 0 } ? names : LensRegistry.DefaultSweep);
         // Lens parameters are checked against the registry when the command line is parsed.
@@ -43,6 +44,7 @@ public static class SweepCommand
                 Model = r.GetValue(model),
                 Version = r.GetValue(version),
                 Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
+                Units = r.GetValue(units) is { Length: > 0 } u ? u : null,
                 Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : null,
                 Parameters = new RenderSettings
                 {

@@ -76,11 +76,11 @@ public static class FarmApi
         }));
 
         // Catalogue reads (the viewer's source).
-        api.MapGet("/models", async (FarmDb db, CancellationToken cancel) => Results.Ok(new
+        api.MapGet("/models", async (FarmDb db, ModelRegistry registry, CancellationToken cancel) => Results.Ok(new
         {
             Registered = await db.Models.AsNoTracking().OrderBy(m => m.Name).ThenBy(m => m.RegisteredAt)
-                .Select(m => new { m.Name, m.Version, m.UnitCount, m.RegisteredAt }).ToListAsync(cancel),
-            Available = ModelZoo.Names,
+                .Select(m => new { m.Name, m.Version, m.UnitCount, m.RegisteredAt, Added = m.SourceJson != null }).ToListAsync(cancel),
+            Available = ModelZoo.Names.Concat(await registry.AddedNamesAsync(cancel)).Distinct().ToList(),
         }));
         api.MapGet("/models/{model}", (string model, string? version, ModelRegistry registry, CancellationToken cancel) => Guard(async () =>
             Results.Ok(await Describe(registry, model, version, cancel))));
@@ -158,7 +158,7 @@ public static class FarmApi
         return new(Caller.Of(http)?.Id, key);
     }
 
-    private static async Task<IResult> Guard(Func<Task<IResult>> body)
+    internal static async Task<IResult> Guard(Func<Task<IResult>> body)
     {
         try
         {

@@ -62,6 +62,9 @@ public static class Migrations
             CREATE UNIQUE INDEX sweeps_idempotency ON sweeps (requester, idempotency_key);
             CREATE INDEX sweeps_requester ON sweeps (requester, created_at);
             """),
+        new(4, "models added while running (their files)", """
+            ALTER TABLE models ADD COLUMN source_json text NULL;
+            """),
     ];
 
     /// <summary>Applies every migration not yet applied; returns how many ran.</summary>

@@ -39,6 +39,9 @@ public sealed class ModelRow
     public required string DescriptorJson { get; set; }
     public int UnitCount { get; set; }
     public long RegisteredAt { get; set; }
+    /// <summary>A model added while the farm runs (POST /api/models): its
+    /// <see cref="Microscope.Farm.Models.AddedModel"/> as JSON; null for zoo and configured models.</summary>
+    public string? SourceJson { get; set; }
 }
 
 public sealed class SweepRow

@@ -5,6 +5,7 @@ using Microscope.Engine.Models;
 using Microscope.Engine.Models.Custom;
 using Microscope.Engine.Torch;
 using Microscope.Farm.Hosting;
+using Microscope.Farm.Models;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -29,6 +30,7 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
             throw new UnknownNameException($"'{JsonBody.Shorten(name, 80)}' is not a model name (letters, digits, '_', '-' and '.', at most 100 characters; never a path)");
         if (version is not null && version.Length > 100) throw new UnknownNameException($"model '{name}' has no version '{JsonBody.Shorten(version, 80)}'");
         if (version is null && _current.TryGetValue(name, out var d)) return d;
+        if (version is null && !ModelZoo.Names.Contains(name, StringComparer.Ordinal)) return await CurrentAddedAsync(name, cancel);
         if (version is not null && _versions.TryGetValue((name, version), out d)) return d;
         if (version is not null)
         {
@@ -58,7 +60,7 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
                     throw new UnknownNameException($"model '{name}' cannot be loaded: {e.Message} (configure Models:Weights:{name})");
                 }
             }, cancel);
-            await RegisterAsync(d, cancel);
+            await RegisterAsync(d, cancel: cancel);
             return d;
         }
         finally
@@ -67,10 +69,12 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
         }
     }
 
-    /// <summary>Stores a descriptor (idempotent) and makes it the model's current version.</summary>
-    public async Task RegisterAsync(ModelDescriptor d, CancellationToken cancel = default)
+    /// <summary>Stores a descriptor (idempotent) and makes it the model's current version;
+    /// an added model's files are recorded with it. True when this call stored the row.</summary>
+    public async Task<bool> RegisterAsync(ModelDescriptor d, AddedModel? added = null, CancellationToken cancel = default)
     {
         var version = VersionOf(d);
+        var stored = false;
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<FarmDb>();
         if (!await db.Models.AnyAsync(m => m.Name == d.Name && m.Version == version, cancel))
@@ -82,10 +86,12 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
                 DescriptorJson = JsonSerializer.Serialize(d),
                 UnitCount = (int)d.UnitCount,
                 RegisteredAt = clock.GetUtcNow().ToUnixTimeMilliseconds(),
+                SourceJson = added is null ? null : System.Text.Encoding.UTF8.GetString(added.Serialize()),
             });
             try
             {
                 await db.SaveChangesAsync(cancel);
+                stored = true;
                 logger.LogInformation("registered model {Model} version {Version}: {Ops} ops, {Units} units", d.Name, version, d.Ops.Count, d.UnitCount);
             }
             catch (DbUpdateException)
@@ -93,8 +99,31 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
                 // Another coordinator registered it first.
             }
         }
-        _current[d.Name] = d;
+        if (added is null) _current[d.Name] = d;
         _versions[(d.Name, version)] = d;
+        return stored;
+    }
+
+    /// <summary>An added model's current version: its latest added version, read from the
+    /// database each time, so every coordinator replica sees a version added through another.</summary>
+    private async Task<ModelDescriptor> CurrentAddedAsync(string name, CancellationToken cancel)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<FarmDb>();
+        var row = await db.Models.AsNoTracking().Where(m => m.Name == name && m.SourceJson != null)
+            .OrderByDescending(m => m.RegisteredAt).FirstOrDefaultAsync(cancel);
+        if (row is not null)
+            return _versions.GetOrAdd((name, row.Version), _ => JsonSerializer.Deserialize<ModelDescriptor>(row.DescriptorJson)!);
+        var known = ModelZoo.Names.Concat(await AddedNamesAsync(cancel)).ToList();
+        throw new UnknownNameException($"unknown model '{name}'{NameSuggestions.Format(name, known)}; known: {string.Join(", ", known)} (or add it: microscope models add FILE)");
+    }
+
+    /// <summary>Names of the models added while the farm runs.</summary>
+    public async Task<IReadOnlyList<string>> AddedNamesAsync(CancellationToken cancel = default)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<FarmDb>();
+        return await db.Models.AsNoTracking().Where(m => m.SourceJson != null).Select(m => m.Name).Distinct().OrderBy(n => n).ToListAsync(cancel);
     }
 
     /// <summary>A model's name as the API takes it: a built-in's or a configured user model's

@@ -49,11 +49,18 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
                 catch (UnknownNameException e) { errors["ops"] = [.. errors.GetValueOrDefault("ops") ?? [], e.Message]; }
             }
             ops = ops.DistinctBy(x => x.Name).ToList();
-            var total = techniques.Sum(t => LensRegistry.Get(t).OpLevel ? ops.Count : ops.Sum(x => (long)x.Channels));
+            if (request.Units is { Count: > 0 } units && ops.Count > 0)
+            {
+                var fewest = ops.MinBy(x => x.Channels)!;
+                var outside = units.Where(u => u < 0 || u >= fewest.Channels).ToList();
+                if (outside.Count > 0) errors["units"] = [$"op '{fewest.Name}' has units 0..{fewest.Channels - 1}; {string.Join(", ", outside)} out of range"];
+            }
+            var total = techniques.Sum(t => LensRegistry.Get(t).OpLevel ? ops.Count : ops.Sum(x => (long)(request.Units is { Count: > 0 } u ? u.Distinct().Count() : x.Channels)));
             if (total > options.MaxTuplesPerSweep) errors["ops"] = [$"the sweep has {total} tuples, more than the limit {options.MaxTuplesPerSweep}"];
         }
         if (errors.Count > 0) throw new ApiProblem(422, "invalid sweep", errors);
-        return new Plan(model!, ops, techniques, parameters!, packetSize, request.Force, 0, "sweep", null, request.Paused);
+        var only = request.Units is { Count: > 0 } chosen ? chosen.Distinct().Order().ToList() : null;
+        return new Plan(model!, ops, techniques, parameters!, packetSize, request.Force, 0, "sweep", only, request.Paused);
     }
 
     public async Task<Plan> ValidateRenderAsync(RenderRequest request, CancellationToken cancel)
