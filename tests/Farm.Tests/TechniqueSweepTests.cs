@@ -139,7 +139,10 @@ public class TechniqueSweepTests
     [Fact]
     public void TheWorkerRefusesAnUnknownTechniqueAndBadLensParametersBeforeRendering()
     {
-        using var renderer = new Microscope.Worker.PacketRenderer(new Microscope.Worker.WorkerOptions(), new Microscope.Farm.Hosting.ModelWeightsOptions());
+        var options = new Microscope.Worker.WorkerOptions();
+        var added = new Microscope.Worker.ModelFileCache(new Microscope.Farm.Storage.FolderObjectStore(Path.GetTempPath()), options,
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<Microscope.Worker.ModelFileCache>.Instance);
+        using var renderer = new Microscope.Worker.PacketRenderer(options, new Microscope.Farm.Hosting.ModelWeightsOptions(), added);
         var work = new RenderWork
         {
             PacketId = Guid.NewGuid(), Model = "demo", ModelVersion = "v", Op = "conv1", Technique = "dance",
