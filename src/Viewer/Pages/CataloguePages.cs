@@ -207,12 +207,18 @@ public static class CataloguePages
         return s.ToString();
     }
 
+    /// <summary>What an operator does to switch the viewer's writes on (docs/viewer.md, tokens).</summary>
+    public const string HowToEnableWrites =
+        "To switch them on, give the viewer and the coordinator the same tokens: <code>MICROSCOPE_VIEWER__OPERATORTOKENS</code> / " +
+        "<code>MICROSCOPE_VIEWER__RESEARCHERTOKENS</code> and <code>MICROSCOPE_COORDINATOR__OPERATORTOKENS</code> / " +
+        "<code>MICROSCOPE_COORDINATOR__RESEARCHERTOKENS</code> (docs/viewer.md); <code>microscope demo</code> makes one and prints it.";
+
     private static string RenderForm(string model, string version, string op, int unit, IReadOnlyList<string> renderable, bool writesEnabled)
     {
         var action = $"{LinkResolver.Href(new Target(model, op, unit), null)}/renders?v={Uri.EscapeDataString(version)}";
         var d = new RenderSettings();
         var s = new StringBuilder();
-        if (!writesEnabled) s.Append("<p class=\"muted\">Re-renders are switched off: this viewer has no tokens configured.</p>");
+        if (!writesEnabled) s.Append("<p class=\"muted writes-off\">Re-renders are switched off: this viewer has no tokens configured. ").Append(HowToEnableWrites).Append("</p>");
         s.Append($"<form id=\"rerender\" data-action=\"{E(action)}\"><fieldset{(writesEnabled ? "" : " disabled")}><legend>Render this unit again (researchers)</legend>")
             .Append("<label for=\"technique\">technique</label> <select id=\"technique\" name=\"technique\">");
         foreach (var t in renderable) s.Append($"<option>{E(t)}</option>");

@@ -15,9 +15,10 @@ public static class SweepsPage
         if (sweeps.Count == 0) s.Append("<p class=\"no-sweeps\">No sweep has been started.</p>");
         else
         {
-            s.Append("<p><label for=\"token\">operator token</label> <input id=\"token\" type=\"password\" autocomplete=\"off\"> ")
-                .Append("<output id=\"sweep-action-status\" class=\"status\" aria-live=\"polite\"></output></p>");
-            if (!writesEnabled) s.Append("<p class=\"muted\">Sweep control is switched off: this viewer has no tokens configured.</p>");
+            if (writesEnabled)
+                s.Append("<p><label for=\"token\">operator token</label> <input id=\"token\" type=\"password\" autocomplete=\"off\"> ")
+                    .Append("<output id=\"sweep-action-status\" class=\"status\" aria-live=\"polite\"></output></p>");
+            else s.Append("<p class=\"muted writes-off\">Sweep control is switched off: this viewer has no tokens configured. ").Append(CataloguePages.HowToEnableWrites).Append("</p>");
         }
         foreach (var p in sweeps)
         {
