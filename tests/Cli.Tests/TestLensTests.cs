@@ -66,6 +66,7 @@ public class TestLensTests
             ["Coordinator:Urls"] = "http://127.0.0.1:0",
             ["Coordinator:DispatchIntervalMs"] = "100",
             ["Coordinator:PacketSize"] = "8",
+            ["Coordinator:OperatorTokens"] = CliRunner.Token,
             ["Viewer:Urls"] = "http://127.0.0.1:0",
             ["Serilog:MinimumLevel:Default"] = "Warning",
         }).Build();
@@ -79,6 +80,7 @@ public class TestLensTests
         try
         {
             using var farm = new HttpClient { BaseAddress = new Uri(CoordinatorHost.Address(app)) };
+            farm.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", CliRunner.Token);
             using var pages = new HttpClient { BaseAddress = new Uri(ViewerHost.Address(viewer)) };
             var listed = await farm.GetFromJsonAsync<JsonElement>("/api/techniques");
             var mine = listed.EnumerateArray().Single(t => t.GetProperty("name").GetString() == "test_dimmer");
