@@ -166,6 +166,19 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
     /// worker's weights cannot produce it.</summary>
     private VisionModel Model(string name, string version)
     {
+        var cached = Loaded(name);
+        var have = cached.Version ?? "unversioned";
+        if (have != version)
+            throw new PermanentRenderException($"this worker's weights of '{name}' are version {have}; the packet asks for {version}");
+        return cached;
+    }
+
+    /// <summary>The version of <paramref name="name"/> this worker's weights produce (loading
+    /// the model if needed): a packet of another version is handed back (RenderWorkConsumer).</summary>
+    public string VersionOf(string name) => Loaded(name).Version ?? "unversioned";
+
+    private VisionModel Loaded(string name)
+    {
         var cached = _models.FirstOrDefault(m => m.Name == name);
         if (cached is null)
         {
@@ -187,9 +200,6 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
             _models.Remove(cached);
             _models.AddFirst(cached);
         }
-        var have = cached.Version ?? "unversioned";
-        if (have != version)
-            throw new PermanentRenderException($"this worker's weights of '{name}' are version {have}; the packet asks for {version}");
         return cached;
     }
 
