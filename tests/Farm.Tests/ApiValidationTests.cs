@@ -23,6 +23,8 @@ public class ApiValidationTests
         { "/api/sweeps", """{"model":"demo","version":"000000000000"}""", 422, "no version" },
         { "/api/sweeps", """{"model":"demo","packetSize":0}""", 422, "packetSize" },
         { "/api/sweeps", "{}", 422, "model is required" },
+        { "/api/sweeps", """{"model":"demo","parameters":{"thresholds":[64]}}""", 422, "thresholds" },
+        { "/api/renders", """{"model":"demo","op":"conv1","unit":1,"parameters":{"thresholds":[8,16]}}""", 422, "not stored by the farm" },
         { "/api/renders", """{"model":"demo","op":"conv1","unit":16}""", 422, "out of range" },
         { "/api/renders", """{"model":"demo","op":"conv1","unit":-1}""", 422, "out of range" },
         { "/api/renders", """{"model":"demo","op":"conv1"}""", 422, "unit is required" },

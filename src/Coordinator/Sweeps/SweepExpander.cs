@@ -106,7 +106,11 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
     private static RenderSettings? CheckParameters(RenderSettings? given, Dictionary<string, string[]> errors)
     {
         var p = given ?? new RenderSettings();
-        var problems = ToEngine(p).Validate();
+        var problems = ToEngine(p).Validate().ToList();
+        // Snapshots change the parameters hash but the farm stores only the final image: a
+        // hash must not promise what is not stored (microscope render writes snapshots).
+        if (p.Thresholds.Count > 0)
+            problems.Add("thresholds (snapshots at given steps) are not stored by the farm: leave them out; `microscope render --threshold` writes snapshots");
         if (problems.Count > 0)
         {
             errors["parameters"] = [.. problems];
