@@ -35,6 +35,10 @@ public sealed record RenderWork
     public required IReadOnlyList<PacketUnit> Units { get; init; }
     /// <summary>How many times the coordinator has sent this packet (1 = first).</summary>
     public int Dispatch { get; init; } = 1;
+    /// <summary>Deliveries a worker may start (the broker counts redeliveries of a packet whose
+    /// worker crashed): past that the worker reports it failed instead of rendering it again.
+    /// 0: no limit (a coordinator older than this field).</summary>
+    public int MaxAttempts { get; init; }
 }
 
 public sealed record PacketStarted

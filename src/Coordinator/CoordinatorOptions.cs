@@ -22,6 +22,17 @@ public sealed class CoordinatorOptions : IValidatedOptions
     /// than loading the largest model.</summary>
     public int StallSeconds { get; set; } = 600;
     public int ReaperIntervalSeconds { get; set; } = 10;
+    /// <summary>A packet sent this long ago that no worker has started (a message the broker
+    /// lost) goes back to the queue. Longer than a packet may wait in the queue: MaxInFlightPackets
+    /// per worker times the longest packet.</summary>
+    public int SentLeaseSeconds { get; set; } = 3600;
+    /// <summary>A packet started this many times without finishing (its worker crashed, was
+    /// killed or stalled each time) fails with the reason instead of going out again;
+    /// retry-failed brings it back. Also RabbitMQ's delivery limit of the work queues.</summary>
+    public int MaxAttempts { get; set; } = 4;
+    /// <summary>How long a worker event is retried (backing off to 30 s) while the database
+    /// cannot be reached, before it goes to the error queue.</summary>
+    public int EventRetryMinutes { get; set; } = 15;
     /// <summary>Largest accepted request body (bytes).</summary>
     public long MaxBodyBytes { get; set; } = 64 * 1024;
     public int MaxTuplesPerSweep { get; set; } = 2_000_000;
@@ -55,6 +66,9 @@ public sealed class CoordinatorOptions : IValidatedOptions
         if (LeaseSeconds < 1) problems.Add("LeaseSeconds must be at least 1");
         if (StallSeconds < 0) problems.Add("StallSeconds must be 0 (off) or more");
         if (ReaperIntervalSeconds < 1) problems.Add("ReaperIntervalSeconds must be at least 1");
+        if (SentLeaseSeconds < 1) problems.Add("SentLeaseSeconds must be at least 1");
+        if (MaxAttempts is < 1 or > 100) problems.Add("MaxAttempts must be 1..100");
+        if (EventRetryMinutes is < 0 or > 1440) problems.Add("EventRetryMinutes must be 0..1440");
         if (MaxBodyBytes < 1024) problems.Add("MaxBodyBytes must be at least 1024");
         if (MaxModelBytes < 1024) problems.Add("MaxModelBytes must be at least 1024");
         if (MaxTuplesPerSweep < 1) problems.Add("MaxTuplesPerSweep must be at least 1");

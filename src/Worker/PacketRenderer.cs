@@ -106,9 +106,27 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
 
     /// <summary>The model at the packet's version, loaded once and kept (least recently used
     /// evicted beyond ModelCacheSize). A zoo or configured model at another version than ours
-    /// fails permanently: this worker's weights cannot produce it. A model added to the running
-    /// farm is loaded from its files (fetched by version into Worker:ModelFolder).</summary>
+    /// fails permanently: this worker's weights cannot produce it (RenderWorkConsumer hands such
+    /// packets back first, see <see cref="VersionForAsync"/>).</summary>
     private async Task<VisionModel> ModelAsync(string name, string version, CancellationToken cancel)
+    {
+        var cached = await LoadedAsync(name, version, cancel);
+        var have = cached.Version ?? "unversioned";
+        if (have != version)
+            throw new PermanentRenderException($"this worker's weights of '{name}' are version {have}; the packet asks for {version}");
+        return cached;
+    }
+
+    /// <summary>The version of <paramref name="name"/> this worker renders for a packet that asks
+    /// for <paramref name="wanted"/> (loading the model if needed): a zoo or configured model's
+    /// is its weights' (a packet of another version is handed back, RenderWorkConsumer); a model
+    /// added to the running farm is fetched at the version asked for.</summary>
+    public async Task<string> VersionForAsync(string name, string wanted, CancellationToken cancel) =>
+        (await LoadedAsync(name, wanted, cancel)).Version ?? "unversioned";
+
+    /// <summary>A model added to the running farm is loaded from its files (fetched by version
+    /// into Worker:ModelFolder); any other from the zoo with this worker's weights.</summary>
+    private async Task<VisionModel> LoadedAsync(string name, string version, CancellationToken cancel)
     {
         var added = !ModelZoo.Names.Contains(name, StringComparer.Ordinal);
         var cached = _models.FirstOrDefault(m => m.Name == name && (!added || m.Version == version));
@@ -132,9 +150,6 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
             _models.Remove(cached);
             _models.AddFirst(cached);
         }
-        var have = cached.Version ?? "unversioned";
-        if (have != version)
-            throw new PermanentRenderException($"this worker's weights of '{name}' are version {have}; the packet asks for {version}");
         return cached;
     }
 

@@ -1,5 +1,6 @@
 using MassTransit;
 using Microscope.Contracts;
+using Microscope.Farm.Messaging;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,14 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         {
             ["SweepId"] = work.SweepId ?? Guid.Empty, ["PacketId"] = work.PacketId, ["Worker"] = workerId,
         });
+        // A packet the broker has delivered MaxAttempts times already killed or stalled a
+        // worker each time: it fails with the reason instead of crash-looping the fleet.
+        var deliveries = WorkQueues.EarlierDeliveries(context);
+        if (work.MaxAttempts > 0 && deliveries >= work.MaxAttempts)
+        {
+            await Fail(context, work, workerId, $"delivered {deliveries + 1} times: its worker crashed, was killed or stalled each time");
+            return;
+        }
         var problems = renderer.Check(work);
         if (problems.Count > 0)
         {
@@ -37,7 +46,21 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         var stopping = options.FinishPacketOnShutdown ? CancellationToken.None : lifetime.ApplicationStopping;
         if (stopping.IsCancellationRequested) return;
         using var lease = await gate.EnterAsync(Priority, context.CancellationToken);
-        var attempt = context.GetRetryAttempt() + context.GetRedeliveryCount() + 1;
+        // A rollout: another model version than this worker's weights goes back to the queue
+        // for a worker that has it (not counted as a start), within a bound.
+        string have;
+        try { have = await renderer.VersionForAsync(work.Model, work.ModelVersion, context.CancellationToken); }
+        catch (PermanentRenderException e)
+        {
+            await Fail(context, work, workerId, e.Message);
+            return;
+        }
+        if (have != work.ModelVersion)
+        {
+            await HandBackAsync(context, work, workerId, have);
+            return;
+        }
+        var attempt = context.GetRetryAttempt() + context.GetRedeliveryCount() + deliveries + 1;
         await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt, Dispatch = work.Dispatch });
         logger.LogInformation("rendering {Model}/{Op} {Technique} x{Units}, {Steps} steps at {Size} px (attempt {Attempt}, dispatch {Dispatch})",
             work.Model, work.Op, work.Technique, work.Units.Count, work.Parameters.Steps, work.Parameters.Size, attempt, work.Dispatch);
@@ -83,6 +106,24 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         }
         await context.Publish(new PacketFinished { PacketId = work.PacketId, WorkerId = workerId, TotalMs = started.Elapsed.TotalMilliseconds });
         logger.LogInformation("packet done in {Seconds:F1} s", started.Elapsed.TotalSeconds);
+    }
+
+    public const string HandBacksHeader = "Microscope-Hand-Backs";
+    public const int MaxHandBacks = 100;
+
+    private async Task HandBackAsync(ConsumeContext<RenderWork> context, RenderWork work, string workerId, string have)
+    {
+        var handBacks = context.Headers.TryGetHeader(HandBacksHeader, out var h) && int.TryParse(Convert.ToString(h, System.Globalization.CultureInfo.InvariantCulture), out var n) ? n : 0;
+        if (handBacks >= MaxHandBacks)
+        {
+            await Fail(context, work, workerId, $"no worker has version {work.ModelVersion} of '{work.Model}' (handed back {handBacks} times; this worker's is {have})");
+            return;
+        }
+        logger.LogInformation("handing the packet back: this worker's weights of {Model} are version {Have}; it asks for {Version}", work.Model, have, work.ModelVersion);
+        // A pause, so a fleet without that version does not spin on the packet.
+        await Task.Delay(TimeSpan.FromMilliseconds(options.RetryIntervalMs * 2));
+        var endpoint = await context.GetSendEndpoint(WorkQueues.Address(context.ReceiveContext.InputAddress, Priority ? Queues.PriorityRenderWork : Queues.RenderWork));
+        await endpoint.Send(work, c => c.Headers.Set(HandBacksHeader, handBacks + 1));
     }
 
     private async Task Fail(ConsumeContext context, RenderWork work, string workerId, string reason)

@@ -69,6 +69,18 @@ public sealed class RealServers : IAsyncLifetime
         try { Directory.Delete(Root, recursive: true); } catch (Exception) { }
     }
 
+    /// <summary>Stops PostgreSQL (immediate shutdown, as a crash); <see cref="StartPostgres"/>
+    /// brings the same cluster back with its data.</summary>
+    public void StopPostgres() => Run(Script("postgres.sh"), TimeSpan.FromSeconds(60), "stop", Path.Combine(Root, "pg"));
+
+    public void StartPostgres() => Run(Script("postgres.sh"), TimeSpan.FromSeconds(90), "start", Path.Combine(Root, "pg"), PostgresPort.ToString());
+
+    /// <summary>Stops the broker; <see cref="StartRabbit"/> starts it again with its state
+    /// (virtual hosts, durable queues and their messages).</summary>
+    public void StopRabbit() => Run(Script("rabbitmq.sh"), TimeSpan.FromSeconds(90), "stop", Path.Combine(Root, "rabbit"));
+
+    public void StartRabbit() => Run(Script("rabbitmq.sh"), TimeSpan.FromSeconds(120), "start", Path.Combine(Root, "rabbit"), RabbitPort.ToString());
+
     /// <summary>A fresh database, RabbitMQ virtual host and bucket name for one test, so
     /// nothing a test leaves behind (a queued packet, a row) reaches another.</summary>
     public async Task<Isolation> IsolateAsync(string name)

@@ -78,6 +78,12 @@ public sealed class InProcessFarm : IAsyncDisposable
         return read(scope.ServiceProvider.GetRequiredService<FarmDb>());
     }
 
+    public async Task DbAsync(Func<FarmDb, Task> write)
+    {
+        using var scope = App.Services.CreateScope();
+        await write(scope.ServiceProvider.GetRequiredService<FarmDb>());
+    }
+
     public async Task<Guid> SweepAsync(object request)
     {
         using var response = await Http.PostAsJsonAsync("/api/sweeps", request, Web);

@@ -10,6 +10,7 @@ public sealed class FarmDb(DbContextOptions<FarmDb> options) : DbContext(options
     public DbSet<PacketRow> Packets => Set<PacketRow>();
     public DbSet<TupleRow> Tuples => Set<TupleRow>();
     public DbSet<ResultRow> Results => Set<ResultRow>();
+    public DbSet<InboxRow> Inbox => Set<InboxRow>();
 
     public bool IsSqlite => Database.ProviderName?.Contains("Sqlite", StringComparison.Ordinal) == true;
 
@@ -26,6 +27,7 @@ public sealed class FarmDb(DbContextOptions<FarmDb> options) : DbContext(options
         b.Entity<SweepRow>().ToTable("sweeps").HasKey(s => s.Id);
         b.Entity<PacketRow>().ToTable("packets").HasKey(p => p.Id);
         b.Entity<TupleRow>().ToTable("tuples").HasKey(t => t.Id);
+        b.Entity<InboxRow>().ToTable("inbox").HasKey(i => new { i.MessageId, i.Consumer });
         b.Entity<ResultRow>().ToTable("results").HasKey(r => new { r.Model, r.Version, r.Op, r.Unit, r.Technique, r.ParamsHash });
         foreach (var entity in b.Model.GetEntityTypes())
             foreach (var property in entity.GetProperties())

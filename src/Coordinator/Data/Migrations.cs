@@ -55,12 +55,18 @@ public static class Migrations
             ALTER TABLE packets ADD COLUMN steps_done integer NOT NULL DEFAULT 0;
             ALTER TABLE packets ADD COLUMN progress_at bigint NULL;
             """),
-        new(3, "requesters, idempotency keys and render budgets", """
+        new(3, "requesters, idempotency keys, render budgets; the event inbox", """
             ALTER TABLE sweeps ADD COLUMN requester text NULL;
             ALTER TABLE sweeps ADD COLUMN idempotency_key text NULL;
             ALTER TABLE sweeps ADD COLUMN cost bigint NOT NULL DEFAULT 0;
             CREATE UNIQUE INDEX sweeps_idempotency ON sweeps (requester, idempotency_key);
             CREATE INDEX sweeps_requester ON sweeps (requester, created_at);
+            CREATE TABLE inbox (
+                message_id text NOT NULL, consumer text NOT NULL, received_at bigint NOT NULL,
+                PRIMARY KEY (message_id, consumer));
+            CREATE INDEX inbox_received ON inbox (received_at);
+            CREATE INDEX packets_finished ON packets (state, finished_at);
+            ALTER TABLE packets ADD COLUMN starts integer NOT NULL DEFAULT 0;
             """),
         new(4, "models added while running (their files)", """
             ALTER TABLE models ADD COLUMN source_json text NULL;

@@ -83,6 +83,9 @@ public sealed class PacketRow
     public required string State { get; set; }
     public int UnitCount { get; set; }
     public int Dispatches { get; set; }
+    /// <summary>Starts reported by workers (PacketStarted of the current dispatch, each event
+    /// once): a packet started MaxAttempts times without finishing fails.</summary>
+    public int Starts { get; set; }
     public string? WorkerId { get; set; }
     public long CreatedAt { get; set; }
     public long? SentAt { get; set; }
@@ -136,4 +139,13 @@ public sealed class ResultRow
     public double MsPerStep { get; set; }
     public Guid TupleId { get; set; }
     public long RenderedAt { get; set; }
+}
+
+/// <summary>A worker event already handled (its message id and consumer): a redelivered
+/// event changes nothing twice. Rows older than a week are removed by the reaper.</summary>
+public sealed class InboxRow
+{
+    public required string MessageId { get; set; }
+    public required string Consumer { get; set; }
+    public long ReceivedAt { get; set; }
 }

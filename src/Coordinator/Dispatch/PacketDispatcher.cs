@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using MassTransit;
 using Microscope.Contracts;
 using Microscope.Coordinator.Data;
+using Microscope.Farm.Messaging;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -79,16 +80,6 @@ public sealed class PacketDispatcher(IServiceScopeFactory scopes, IBus bus, Coor
                 await db.SaveChangesAsync(cancel);
                 continue;
             }
-            packet.State = PacketStates.Sent;
-            packet.Dispatches++;
-            packet.SentAt = now;
-            packet.HeartbeatAt = null;
-            packet.StepsDone = 0;
-            packet.ProgressAt = null;
-            packet.WorkerId = null;
-            await db.SaveChangesAsync(cancel);
-            await db.Tuples.Where(t => t.PacketId == packet.Id && t.State == TupleStates.Pending)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Queued).SetProperty(t => t.UpdatedAt, now), cancel);
             var work = new RenderWork
             {
                 PacketId = packet.Id,
@@ -100,18 +91,27 @@ public sealed class PacketDispatcher(IServiceScopeFactory scopes, IBus bus, Coor
                 Parameters = JsonSerializer.Deserialize<RenderSettings>(sweep.ParametersJson)!,
                 ParamsHash = sweep.ParamsHash,
                 Units = units,
-                Dispatch = packet.Dispatches,
+                Dispatch = packet.Dispatches + 1,
+                MaxAttempts = options.MaxAttempts,
             };
-            try
+            // Send first, then record it (the broker confirms the send): a coordinator that dies
+            // between the two leaves the packet pending, sent again later (a duplicate is
+            // harmless, keys and results are idempotent), never "sent" with no message. A
+            // message the broker loses after confirming is caught by the sent lease (Reaper).
+            var endpoint = await bus.GetSendEndpoint(WorkQueues.Address(bus, packet.Priority > 0 ? Queues.PriorityRenderWork : Queues.RenderWork));
+            await endpoint.Send(work, cancel);
+            await using (var tx = await db.Database.BeginTransactionAsync(CancellationToken.None))
             {
-                var endpoint = await bus.GetSendEndpoint(new Uri($"queue:{(packet.Priority > 0 ? Queues.PriorityRenderWork : Queues.RenderWork)}"));
-                await endpoint.Send(work, cancel);
-            }
-            catch
-            {
-                packet.State = PacketStates.Pending;
-                await db.SaveChangesAsync(CancellationToken.None);
-                throw;
+                // A worker may have started it already (PacketStarted of this dispatch moved it
+                // to running): then only the tuples still pending change.
+                var id = packet.Id;
+                await db.Packets.Where(p => p.Id == id && p.State == PacketStates.Pending)
+                    .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Sent).SetProperty(p => p.Dispatches, work.Dispatch)
+                        .SetProperty(p => p.SentAt, now).SetProperty(p => p.HeartbeatAt, (long?)null).SetProperty(p => p.StepsDone, 0)
+                        .SetProperty(p => p.ProgressAt, (long?)null).SetProperty(p => p.WorkerId, (string?)null), CancellationToken.None);
+                await db.Tuples.Where(t => t.PacketId == packet.Id && t.State == TupleStates.Pending)
+                    .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Queued).SetProperty(t => t.UpdatedAt, now), CancellationToken.None);
+                await tx.CommitAsync(CancellationToken.None);
             }
             using (logger.BeginScope(new Dictionary<string, object> { ["SweepId"] = sweep.Id, ["PacketId"] = packet.Id }))
                 logger.LogInformation("sent packet {Op}/{Technique} x{Units} (dispatch {Dispatch})", packet.Op, packet.Technique, units.Count, packet.Dispatches);

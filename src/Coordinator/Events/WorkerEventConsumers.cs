@@ -2,31 +2,46 @@ using MassTransit;
 using Microscope.Contracts;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Dispatch;
+using Microscope.Farm.Hosting;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
 namespace Microscope.Coordinator.Events;
 
 // What the coordinator does with each worker event. Every handler is idempotent (a
-// redelivered or duplicated event changes nothing more): a tuple becomes done once, a done
-// tuple never goes back, results are upserted by their natural key.
+// redelivered or duplicated event changes nothing more): each event is handled once (the
+// inbox, in the same transaction as its changes), a tuple becomes done once, a done tuple
+// never goes back, results are upserted by their natural key.
 
-public sealed class PacketStartedConsumer(FarmDb db, TimeProvider clock) : IConsumer<PacketStarted>
+public sealed class PacketStartedConsumer(FarmDb db, TimeProvider clock, CoordinatorOptions options, ILogger<PacketStartedConsumer> logger) : IConsumer<PacketStarted>
 {
-    public async Task Consume(ConsumeContext<PacketStarted> context)
+    public Task Consume(ConsumeContext<PacketStarted> context) => Inbox.OnceAsync(db, context, clock, () => HandleAsync(context.Message));
+
+    private async Task HandleAsync(PacketStarted m)
     {
-        var m = context.Message;
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         // A start of an older dispatch (its worker was reaped, the packet was sent again) is
         // late news: the current dispatch's bookkeeping stays.
+        // The dispatcher records a dispatch after the broker took it: a start may come first
+        // (the packet still pending, one dispatch behind).
         var current = await db.Packets.Where(p => p.Id == m.PacketId && (p.State == PacketStates.Sent || p.State == PacketStates.Running || p.State == PacketStates.Pending)
-                && (m.Dispatch == 0 || p.Dispatches == m.Dispatch))
-            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Running).SetProperty(p => p.WorkerId, m.WorkerId).SetProperty(p => p.HeartbeatAt, now)
-                .SetProperty(p => p.StepsDone, 0).SetProperty(p => p.ProgressAt, now));
+                && (m.Dispatch == 0 || p.Dispatches == m.Dispatch || (p.State == PacketStates.Pending && p.Dispatches + 1 == m.Dispatch)))
+            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Running).SetProperty(p => p.Dispatches, p => m.Dispatch == 0 ? p.Dispatches : m.Dispatch).SetProperty(p => p.WorkerId, m.WorkerId).SetProperty(p => p.HeartbeatAt, now)
+                .SetProperty(p => p.StepsDone, 0).SetProperty(p => p.ProgressAt, now).SetProperty(p => p.Starts, p => p.Starts + 1));
         if (current == 0) return;
         await db.Tuples.Where(t => t.PacketId == m.PacketId && TupleStates.Open.Contains(t.State))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Running).SetProperty(t => t.Attempts, t => t.Attempts + 1)
                 .SetProperty(t => t.WorkerId, m.WorkerId).SetProperty(t => t.UpdatedAt, now));
+        // A packet that keeps killing its workers (each crash hands it back to the broker,
+        // which delivers it again) fails with the reason; the rest of the sweep goes on.
+        var starts = await db.Packets.Where(p => p.Id == m.PacketId).Select(p => p.Starts).FirstAsync();
+        if (starts > options.MaxAttempts)
+        {
+            var reason = $"started {starts} times without finishing (its worker crashed, was killed or stalled each time; last on {m.WorkerId})";
+            using var _ = logger.BeginScope(new Dictionary<string, object> { ["PacketId"] = m.PacketId });
+            logger.LogWarning("packet failed: {Reason}", reason);
+            await PacketFailuresInternal.FailOpenAsync(db, m.PacketId, reason, now, CancellationToken.None);
+        }
     }
 }
 
@@ -47,9 +62,10 @@ public sealed class PacketHeartbeatConsumer(FarmDb db, TimeProvider clock) : ICo
 
 public sealed class UnitRenderedConsumer(FarmDb db, TimeProvider clock, ILogger<UnitRenderedConsumer> logger) : IConsumer<UnitRendered>
 {
-    public async Task Consume(ConsumeContext<UnitRendered> context)
+    public Task Consume(ConsumeContext<UnitRendered> context) => Inbox.OnceAsync(db, context, clock, () => HandleAsync(context.Message));
+
+    private async Task HandleAsync(UnitRendered m)
     {
-        var m = context.Message;
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var id = m.TupleId;
         var changed = await db.Tuples.Where(t => t.Id == id && t.State != TupleStates.Done)
@@ -80,10 +96,13 @@ public sealed class PacketFinishedConsumer(FarmDb db, TimeProvider clock, Packet
 {
     public async Task Consume(ConsumeContext<PacketFinished> context)
     {
-        var m = context.Message;
-        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        await db.Packets.Where(p => p.Id == m.PacketId && p.State != PacketStates.Done && p.State != PacketStates.Failed)
-            .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Done).SetProperty(p => p.FinishedAt, now));
+        await Inbox.OnceAsync(db, context, clock, async () =>
+        {
+            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+            // Tuples whose UnitRendered never comes are sent again by the Reaper after a lease.
+            await db.Packets.Where(p => p.Id == context.Message.PacketId && p.State != PacketStates.Done && p.State != PacketStates.Failed)
+                .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Done).SetProperty(p => p.FinishedAt, now));
+        });
         dispatcher.Wake();
     }
 }
@@ -97,7 +116,7 @@ public sealed class WorkFailedConsumer(FarmDb db, TimeProvider clock, PacketDisp
         var m = context.Message;
         using var _ = logger.BeginScope(new Dictionary<string, object> { ["PacketId"] = m.PacketId });
         logger.LogWarning("packet failed on {Worker}: {Reason}", m.WorkerId, m.Reason);
-        await PacketFailures.FailAsync(db, clock, m.PacketId, m.TupleIds, m.Reason);
+        await Inbox.OnceAsync(db, context, clock, () => PacketFailures.FailAsync(db, clock, m.PacketId, m.TupleIds, m.Reason));
         dispatcher.Wake();
     }
 }
@@ -113,7 +132,7 @@ public sealed class RenderWorkFaultConsumer(FarmDb db, TimeProvider clock, Packe
         var reason = "render failed after retries: " + string.Join("; ", context.Message.Exceptions.Select(e => e.Message));
         using var _ = logger.BeginScope(new Dictionary<string, object> { ["PacketId"] = work.PacketId });
         logger.LogWarning("packet faulted: {Reason}", reason);
-        await PacketFailures.FailAsync(db, clock, work.PacketId, work.Units.Select(u => u.TupleId).ToList(), reason);
+        await Inbox.OnceAsync(db, context, clock, () => PacketFailures.FailAsync(db, clock, work.PacketId, work.Units.Select(u => u.TupleId).ToList(), reason));
         dispatcher.Wake();
     }
 }
@@ -131,8 +150,26 @@ internal static class PacketFailures
     }
 }
 
-/// <summary>All worker events arrive on one coordinator queue. Retries cover database
-/// contention (SQLite's single writer, serialisation conflicts).</summary>
+/// <summary>Each worker event is handled once: its message id is recorded in the inbox in the
+/// same transaction as the changes it makes, and a redelivery finds it there.</summary>
+internal static class Inbox
+{
+    public static async Task OnceAsync<T>(FarmDb db, ConsumeContext<T> context, TimeProvider clock, Func<Task> handle) where T : class
+    {
+        var id = (context.MessageId ?? Guid.NewGuid()).ToString();
+        var consumer = typeof(T).Name;
+        var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
+        await using var tx = await db.Database.BeginTransactionAsync();
+        var first = await db.Database.ExecuteSqlAsync($"INSERT INTO inbox (message_id, consumer, received_at) VALUES ({id}, {consumer}, {now}) ON CONFLICT DO NOTHING");
+        if (first == 1) await handle();
+        await tx.CommitAsync();
+    }
+}
+
+/// <summary>All worker events arrive on one coordinator queue. Retries: database contention
+/// (SQLite's single writer, serialisation conflicts) a few times within seconds; an outage
+/// (the database cannot be reached) for EventRetryMinutes, backing off to 30 s, so a database
+/// restart of several minutes loses nothing.</summary>
 public sealed class CoordinatorEventsDefinition<TConsumer> : ConsumerDefinition<TConsumer>
     where TConsumer : class, IConsumer
 {
@@ -150,6 +187,30 @@ public sealed class CoordinatorEventsDefinition<TConsumer> : ConsumerDefinition<
         IRegistrationContext context)
     {
         endpointConfigurator.ConcurrentMessageLimit = database.Provider == DatabaseProvider.Sqlite ? 1 : options.EventConcurrency;
-        endpointConfigurator.UseMessageRetry(r => r.Intervals(100, 250, 500, 1000, 2000, 4000));
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Handle<Exception>(e => ProblemResponses.IsOutage(e));
+            r.Intervals(OutageIntervals(options.EventRetryMinutes));
+        });
+        endpointConfigurator.UseMessageRetry(r =>
+        {
+            r.Ignore<Exception>(e => ProblemResponses.IsOutage(e));
+            r.Intervals(100, 250, 500, 1000, 2000, 4000);
+        });
+    }
+
+    /// <summary>0.25, 0.5, 1, 2 ... 30, 30 ... seconds, adding up to <paramref name="minutes"/>.</summary>
+    public static TimeSpan[] OutageIntervals(int minutes)
+    {
+        var intervals = new List<TimeSpan>();
+        var total = TimeSpan.Zero;
+        var next = TimeSpan.FromMilliseconds(250);
+        while (total < TimeSpan.FromMinutes(minutes))
+        {
+            intervals.Add(next);
+            total += next;
+            next = TimeSpan.FromSeconds(Math.Min(30, next.TotalSeconds * 2));
+        }
+        return [.. intervals];
     }
 }

@@ -149,7 +149,7 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         return status;
     }
 
-    /// <summary>Stops the sweep: tuples not yet sent are cancelled; packets already with a
+    /// <summary>Stops the sweep: tuples not yet started are cancelled; packets already with a
     /// worker finish (their results are kept).</summary>
     public async Task<SweepStatus> CancelAsync(Guid id, CancellationToken cancel)
     {
@@ -158,9 +158,11 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         sweep.State = SweepStates.Cancelled;
         sweep.FinishedAt ??= now;
         await db.SaveChangesAsync(cancel);
-        await db.Packets.Where(p => p.SweepId == id && p.State == PacketStates.Pending)
+        // Sent packets no worker has started are cancelled too (a copy still in the queue may
+        // be rendered: its results are kept, as for running packets).
+        await db.Packets.Where(p => p.SweepId == id && (p.State == PacketStates.Pending || p.State == PacketStates.Sent))
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Cancelled).SetProperty(p => p.FinishedAt, now), cancel);
-        await db.Tuples.Where(t => t.SweepId == id && t.State == TupleStates.Pending)
+        await db.Tuples.Where(t => t.SweepId == id && (t.State == TupleStates.Pending || t.State == TupleStates.Queued))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Cancelled).SetProperty(t => t.UpdatedAt, now), cancel);
         return await StatusAsync(id, cancel);
     }

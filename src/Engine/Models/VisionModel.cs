@@ -156,6 +156,11 @@ public abstract class VisionModel : IDisposable
     protected string AvgPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false, bool countIncludePad = true) =>
         Graph.Add(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad), geometry: new Geometry(kernel, stride, padding));
 
+    /// <summary>Averages to a fixed grid (torchvision's AdaptiveAvgPool2d): the identity when
+    /// the input already has that size.</summary>
+    protected string AdaptiveAvgPool(string name, string input, int height, int width) =>
+        Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (height, width)), geometry: Geometry.Global);
+
     protected string GlobalAvgPool(string name, string input) =>
         Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)), geometry: Geometry.Global);
 

@@ -74,16 +74,19 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         }
     }
 
+    /// <summary>Every key under the prefix, 1,000 a page. ListObjects (v1, paged by marker):
+    /// s3rver answers ListObjectsV2 over more than 1,000 keys with InternalError; v1 works on
+    /// S3, MinIO and s3rver alike.</summary>
     public async Task<IReadOnlyList<string>> ListAsync(string prefix, CancellationToken cancel = default)
     {
         var keys = new List<string>();
-        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix };
+        var request = new ListObjectsRequest { BucketName = _bucket, Prefix = prefix };
         while (true)
         {
-            var page = await _client.ListObjectsV2Async(request, cancel);
-            if (page.S3Objects is not null) keys.AddRange(page.S3Objects.Select(o => o.Key));
-            if (page.IsTruncated != true) break;
-            request.ContinuationToken = page.NextContinuationToken;
+            var page = await _client.ListObjectsAsync(request, cancel);
+            if (page.S3Objects is { Count: > 0 } objects) keys.AddRange(objects.Select(o => o.Key));
+            if (page.IsTruncated != true || page.S3Objects is not { Count: > 0 }) break;
+            request.Marker = page.NextMarker ?? page.S3Objects[^1].Key;
         }
         return keys;
     }

@@ -66,6 +66,20 @@ public class ZooModelTests(ZooDescriptors descriptors) : IClassFixture<ZooDescri
             Assert.All(d.Ops[i].Inputs, n => Assert.True(n == ModelGraph.Input || d.Ops.Take(i).Any(o => o.Name == n), $"{d.Ops[i].Name} <- {n}"));
     }
 
+    [Theory]
+    [InlineData(227)]
+    [InlineData(195)]
+    [InlineData(256)]
+    public void AlexNets_fc6_and_fc7_take_renders_of_any_size(int size)
+    {
+        using var alexnet = ModelZoo.Load("alexnet", new WeightsSource.Random(3), Device.CPU);
+        using var input = torch.randn([1, 3, size, size], new Random(0));
+        var outputs = alexnet.Forward(input, ["fc6", "fc7"]);
+        Assert.Equal([1L, 4096L], outputs["fc6"].shape);
+        Assert.Equal([1L, 4096L], outputs["fc7"].shape);
+        foreach (var t in outputs.Values) t.Dispose();
+    }
+
     [Fact]
     public void Only_AlexNets_fully_connected_ops_are_outside_the_channel_sweep()
     {

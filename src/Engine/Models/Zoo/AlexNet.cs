@@ -27,6 +27,10 @@ public class AlexNet : ZooModel
         x = Conv("conv4", x, 384, 384, 3, padding: 1, groups: 2, op: true);
         x = Conv("conv5", x, 384, 256, 3, padding: 1, groups: 2, op: true);
         x = MaxPool("pool5", x, 3, 2, ceil: true);
+        // fc6 takes a 6x6 grid: pool5 is 6x6 at the native 227 px (this is then the identity)
+        // but 7x7 from about 195 px, so larger renders of fc6/fc7 average it to 6x6, as
+        // torchvision's AlexNet does.
+        x = AdaptiveAvgPool("pool5_6x6", x, 6, 6);
         x = Linear("fc6", x, 256 * 6 * 6, 4096, relu: true, op: true);
         x = Linear("fc7", x, 4096, 4096, relu: true, op: true);
         Linear("fc8", x, 4096, classes);

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Npgsql;
+using Xunit.Abstractions;
+
+namespace Microscope.Farm.IntegrationTests;
+
+/// <summary>The farm under faults, on the real parts: a sweep of 468 tiny renders while
+/// workers are SIGKILLed, RabbitMQ is restarted, PostgreSQL is down for a while and the
+/// coordinator is killed and started again. Everything finishes: every tuple done once,
+/// every object present, nothing left queued or running; the recovery after each fault is
+/// printed (time from the fault's end to the next tuple done).</summary>
+[Collection(RealServersCollection.Name)]
+public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : IDisposable
+{
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
+    private readonly List<FarmProcess> _processes = [];
+
+    public void Dispose()
+    {
+        foreach (var p in _processes) p.Dispose();
+    }
+
+    private string Logs => string.Join("\n", _processes.Select(p => p.Output.Length > 6000 ? p.Output[^6000..] : p.Output));
+
+    [Fact]
+    public async Task ASweepFinishesThroughWorkerKillsBrokerAndDatabaseRestartsAndACoordinatorRestart()
+    {
+        var clock = Stopwatch.StartNew();
+        var iso = await servers.IsolateAsync("chaos");
+        var env = new Dictionary<string, string>(servers.Environment(iso))
+        {
+            ["MICROSCOPE_COORDINATOR__PACKETSIZE"] = "8",
+            ["MICROSCOPE_COORDINATOR__MAXINFLIGHTPACKETS"] = "4",
+            ["MICROSCOPE_COORDINATOR__LEASESECONDS"] = "10",
+            ["MICROSCOPE_COORDINATOR__SENTLEASESECONDS"] = "60",
+            ["MICROSCOPE_COORDINATOR__REAPERINTERVALSECONDS"] = "2",
+            // Kills count as starts: allow more than this test's kills can put on one packet.
+            ["MICROSCOPE_COORDINATOR__MAXATTEMPTS"] = "20",
+            ["MICROSCOPE_TRANSPORT__STARTTIMEOUTSECONDS"] = "120",
+        };
+        var (coordinator, url) = await FarmProcess.StartCoordinatorAsync(env);
+        _processes.Add(coordinator);
+        var workers = new Dictionary<string, FarmProcess>();
+        async Task StartWorker(string name)
+        {
+            var w = await FarmProcess.StartWorkerAsync(name, env);
+            _processes.Add(w);
+            workers[name] = w;
+        }
+        await Task.WhenAll(StartWorker("chaos-a"), StartWorker("chaos-b"));
+
+        Guid id;
+        using (var http = Client(url))
+        {
+            using var r = await http.PostAsJsonAsync("/api/sweeps", new { model = "demo", techniques = new[] { "channel", "neuron" }, parameters = new { steps = 8, size = 32 } }, Web);
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.True(r.IsSuccessStatusCode, body);
+            id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
+        }
+
+        // Done tuples, read straight from PostgreSQL (null while it is down).
+        async Task<long?> DoneAsync()
+        {
+            try
+            {
+                await using var pg = new NpgsqlConnection(iso.Postgres + ";Timeout=2;Command Timeout=2");
+                await pg.OpenAsync();
+                await using var cmd = new NpgsqlCommand($"SELECT count(*) FROM tuples WHERE sweep_id = '{id}' AND state = 'done'", pg);
+                return (long)(await cmd.ExecuteScalarAsync())!;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+        async Task RecoveredAsync(string fault)
+        {
+            var before = await DoneAsync() ?? -1;
+            var since = Stopwatch.StartNew();
+            while (since.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                var done = await DoneAsync();
+                if (done == 468 || (done is { } d && d > before && before >= 0)) break;
+                if (before < 0 && done is not null) before = done.Value;
+                await Task.Delay(200);
+            }
+            output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  {fault}: next tuple done {since.Elapsed.TotalSeconds:F1} s after it ended (done {await DoneAsync()})");
+        }
+        async Task KillWorker(string name)
+        {
+            workers[name].Kill();
+            await StartWorker(name);
+            await RecoveredAsync($"worker {name} SIGKILLed and restarted");
+        }
+
+        await Task.Delay(4000);
+        await KillWorker("chaos-a");
+        await Task.Delay(2000);
+        await KillWorker("chaos-b");
+
+        servers.StopRabbit();
+        await Task.Delay(5000);
+        servers.StartRabbit();
+        await RecoveredAsync("RabbitMQ down 5 s");
+
+        await KillWorker("chaos-a");
+
+        servers.StopPostgres();
+        var down = Stopwatch.StartNew();
+        using (var http = Client(url))
+        {
+            // While the database is down the API answers 503 with a problem body.
+            using var r = await http.GetAsync($"/api/sweeps/{id}");
+            Assert.Equal(503, (int)r.StatusCode);
+            Assert.Contains("\"status\":503", await r.Content.ReadAsStringAsync());
+        }
+        await Task.Delay(TimeSpan.FromSeconds(20) - down.Elapsed);
+        servers.StartPostgres();
+        await RecoveredAsync("PostgreSQL down 20 s");
+
+        coordinator.Kill();
+        await Task.Delay(3000);
+        (coordinator, url) = await FarmProcess.StartCoordinatorAsync(env);
+        _processes.Add(coordinator);
+        await RecoveredAsync("coordinator SIGKILLed, back after 3 s");
+
+        await KillWorker("chaos-b");
+
+        using var client = Client(url);
+        var deadline = DateTime.UtcNow.AddMinutes(4);
+        JsonElement status;
+        while (true)
+        {
+            status = await client.GetFromJsonAsync<JsonElement>($"/api/sweeps/{id}", Web);
+            if (status.GetProperty("state").GetString() is "done" or "failed" or "cancelled") break;
+            Assert.True(DateTime.UtcNow < deadline, $"the sweep did not finish: {status}\n{Logs}");
+            await Task.Delay(500);
+        }
+        output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  sweep {status.GetProperty("state").GetString()}: {status.GetProperty("counts")}");
+        Assert.True(status.GetProperty("state").GetString() == "done", status + "\n" + Logs);
+
+        await using var db = new NpgsqlConnection(iso.Postgres);
+        await db.OpenAsync();
+        async Task<long> Count(string sql)
+        {
+            await using var cmd = new NpgsqlCommand(sql, db);
+            return (long)(await cmd.ExecuteScalarAsync())!;
+        }
+        Assert.Equal(468L, await Count($"SELECT count(*) FROM tuples WHERE sweep_id = '{id}' AND state = 'done'"));
+        Assert.Equal(0L, await Count($"SELECT count(*) FROM tuples WHERE sweep_id = '{id}' AND state IN ('pending', 'queued', 'running')"));
+        Assert.Equal(0L, await Count($"SELECT count(*) FROM packets WHERE sweep_id = '{id}' AND state IN ('pending', 'sent', 'running')"));
+        // Each tuple's result recorded once (one row per unit and technique, naming a tuple of this sweep).
+        Assert.Equal(468L, await Count("SELECT count(*) FROM results"));
+        Assert.Equal(468L, await Count($"SELECT count(DISTINCT r.tuple_id) FROM results r JOIN tuples t ON t.id = r.tuple_id WHERE t.sweep_id = '{id}'"));
+        var starts = await Count($"SELECT coalesce(sum(starts), 0) FROM packets WHERE sweep_id = '{id}'");
+        var packets = await Count($"SELECT count(*) FROM packets WHERE sweep_id = '{id}'");
+        output.WriteLine($"{packets} packets, {starts} starts ({starts - packets} extra after faults)");
+
+        // Every object present.
+        var keys = new List<string>();
+        await using (var cmd = new NpgsqlCommand($"SELECT image_key, record_key FROM tuples WHERE sweep_id = '{id}'", db))
+        await using (var reader = await cmd.ExecuteReaderAsync())
+            while (await reader.ReadAsync()) { keys.Add(reader.GetString(0)); keys.Add(reader.GetString(1)); }
+        using var s3 = new AmazonS3Client(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
+        {
+            ServiceURL = servers.S3Url, ForcePathStyle = true,
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+        });
+        var stored = new HashSet<string>();
+        var request = new ListObjectsRequest { BucketName = iso.Bucket };
+        while (true)
+        {
+            var page = await s3.ListObjectsAsync(request);
+            foreach (var o in page.S3Objects ?? []) stored.Add(o.Key);
+            if (page.IsTruncated != true) break;
+            request.Marker = page.NextMarker ?? page.S3Objects![^1].Key;
+        }
+        var missing = keys.Where(k => !stored.Contains(k)).ToList();
+        Assert.True(missing.Count == 0, $"{missing.Count} objects missing, e.g. {string.Join(", ", missing.Take(3))}");
+        output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  all {keys.Count} objects present");
+    }
+
+    private static HttpClient Client(string url)
+    {
+        var http = new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", RealServers.OperatorToken);
+        return http;
+    }
+}
+
+/// <summary>The S3 store lists past 1,000 keys on s3rver (which fails ListObjectsV2 there).</summary>
+[Collection(RealServersCollection.Name)]
+public sealed class ObjectStoreListingTests(RealServers servers)
+{
+    [Fact]
+    public async Task TheStoreListsMoreThanAThousandKeys()
+    {
+        using var store = new Microscope.Farm.Storage.S3ObjectStore(new Microscope.Farm.Storage.StorageOptions
+        {
+            Kind = Microscope.Farm.Storage.StorageKind.S3, ServiceUrl = servers.S3Url, Bucket = "listing" + Guid.NewGuid().ToString("N")[..6],
+            AccessKey = "S3RVER", SecretKey = "S3RVER",
+        });
+        await store.EnsureReadyAsync();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 1005), new ParallelOptions { MaxDegreeOfParallelism = 8 },
+            async (i, cancel) => await store.PutAsync($"many/{i:D5}.json", "{}"u8.ToArray(), "application/json", cancel));
+        await store.PutAsync("other/x.json", "{}"u8.ToArray(), "application/json");
+        var keys = await store.ListAsync("many/");
+        Assert.Equal(Enumerable.Range(0, 1005).Select(i => $"many/{i:D5}.json"), keys.Order(StringComparer.Ordinal));
+    }
+}
