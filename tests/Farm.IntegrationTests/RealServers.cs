@@ -73,7 +73,12 @@ public sealed class RealServers : IAsyncLifetime
     /// brings the same cluster back with its data.</summary>
     public void StopPostgres() => Run(Script("postgres.sh"), TimeSpan.FromSeconds(60), "stop", Path.Combine(Root, "pg"));
 
-    public void StartPostgres() => Run(Script("postgres.sh"), TimeSpan.FromSeconds(90), "start", Path.Combine(Root, "pg"), PostgresPort.ToString());
+    public void StartPostgres()
+    {
+        Run(Script("postgres.sh"), TimeSpan.FromSeconds(90), "start", Path.Combine(Root, "pg"), PostgresPort.ToString());
+        // This process's pooled connections died with the old server: a later test would get one.
+        NpgsqlConnection.ClearAllPools();
+    }
 
     /// <summary>Stops the broker; <see cref="StartRabbit"/> starts it again with its state
     /// (virtual hosts, durable queues and their messages).</summary>

@@ -134,12 +134,10 @@ public sealed class ModelRegistry(IServiceScopeFactory scopes, TimeProvider cloc
 
     public static string VersionOf(ModelDescriptor d) => d.Version ?? "unversioned";
 
-    /// <summary>Resolves an op name or alias (Microscope's <c>_0</c> suffix).</summary>
+    /// <summary>Resolves an op name or alias (<see cref="ModelDescriptor.FindOp"/>).</summary>
     public static OpInfo ResolveOp(ModelDescriptor d, string name)
     {
-        var op = d.Ops.FirstOrDefault(o => o.Name == name)
-            ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => o.Name == name[..^2]) : null);
-        return op ?? throw new UnknownNameException(
+        return d.FindOp(name) ?? throw new UnknownNameException(
             $"model '{d.Name}' has no op '{JsonBody.Shorten(name, 80)}'{NameSuggestions.Format(name.Length > 200 ? "" : name, d.Ops.Select(o => o.Name))}; ops: {string.Join(", ", d.Ops.Select(o => o.Name))}");
     }
 }

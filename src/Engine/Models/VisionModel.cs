@@ -109,7 +109,8 @@ public abstract class VisionModel : IDisposable
             foreach (var op in OpNames)
             {
                 var s = acts[op].shape;
-                ops.Add(new OpInfo(op, (int)s[1], s.Length > 2 ? (int)s[2] : 1, s.Length > 3 ? (int)s[3] : 1, Graph.OpInputs(op), InChannelSweep(op)));
+                ops.Add(new OpInfo(op, (int)s[1], s.Length > 2 ? (int)s[2] : 1, s.Length > 3 ? (int)s[3] : 1, Graph.OpInputs(op), InChannelSweep(op),
+                    [.. AliasesOf(op).Where(a => a != op).Distinct(StringComparer.Ordinal)]));
             }
         }
         return _descriptor = new ModelDescriptor(Name, Dataset, InputSize, Preprocessing.Description, ops,

@@ -29,17 +29,8 @@ public static class LinkResolver
     /// after the page's own model: the catalogue's best-known model organism.</summary>
     public const string PreferredModel = "inceptionv1";
 
-    /// <summary>An op by exact name, Microscope's <c>_0</c> alias, case-insensitively, or (ops
-    /// whose names hold a slash, ResNetV2's <c>block2/unit_3/add</c>) by the name with
-    /// underscores for slashes, <c>block2_unit_3_add</c>.</summary>
-    public static OpInfo? FindOp(ModelDescriptor d, string name) =>
-        d.Ops.FirstOrDefault(o => o.Name == name)
-        ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => o.Name == name[..^2]) : null)
-        ?? d.Ops.FirstOrDefault(o => string.Equals(o.Name, name, StringComparison.OrdinalIgnoreCase))
-        ?? (name.EndsWith("_0", StringComparison.Ordinal) ? d.Ops.FirstOrDefault(o => string.Equals(o.Name, name[..^2], StringComparison.OrdinalIgnoreCase)) : null)
-        ?? d.Ops.FirstOrDefault(o => o.Name.Contains('/', StringComparison.Ordinal) && (Flat(o.Name, name) || (name.EndsWith("_0", StringComparison.Ordinal) && Flat(o.Name, name[..^2]))));
-
-    private static bool Flat(string op, string name) => string.Equals(op.Replace('/', '_'), name, StringComparison.OrdinalIgnoreCase);
+    /// <summary>An op by name or alias, the rule the API shares (<see cref="ModelDescriptor.FindOp"/>).</summary>
+    public static OpInfo? FindOp(ModelDescriptor d, string name) => d.FindOp(name);
 
     /// <summary>The op and unit of a link's path after the model. An op name may itself hold
     /// slashes (<c>block2/unit_3/add/5</c>), so the whole path is tried as an op first, then

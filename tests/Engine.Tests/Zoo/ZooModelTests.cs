@@ -128,6 +128,10 @@ public class ZooModelTests(ZooDescriptors descriptors) : IClassFixture<ZooDescri
     {
         using var model = ModelZoo.CreateArchitecture(slug);
         Assert.Equal(op, model.ResolveOp(alias));
+        // The descriptor the farm stores carries the same aliases, and its resolver (the API's
+        // and the viewer's) finds the same op.
+        var described = new ModelDescriptor(slug, "", 0, "", [.. model.OpNames.Select(o => new OpInfo(o, 1, 1, 1, [], true, [.. model.AliasesOf(o)]))], 0, null, false);
+        Assert.Equal(op, described.FindOp(alias)?.Name);
     }
 
     /// <summary>Every op, truncated, equals the same op from the forward that computes all of
