@@ -27,7 +27,7 @@ public static class ResNet18
         Dataset = "ImageNet",
         // The package's preprocessing graph takes RGB 0-255, swaps to BGR and subtracts a
         // 224x224 mean image.
-        Preprocessing = new PreprocessingSpec { Description = "RGB x*255, then ResNetPreprocess.onnx (BGR minus the mean image)", Scale = 255 },
+        Preprocessing = new PreprocessingSpec { Description = "RGB x*255", Scale = 255 },
         PreprocessingGraph = PreprocessFile,
         Ops = SweptOps.Select(n => new OnnxOpChoice { Node = n }).ToList(),
     };
