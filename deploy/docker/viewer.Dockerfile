@@ -3,8 +3,9 @@
 #   docker build -f deploy/docker/viewer.Dockerfile -t microscope/viewer:0.1.0 .
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0.100-noble AS build
+# python3-onnx: the build compiles its onnx/onnx.proto (the ONNX importer, src/Engine/Engine.csproj).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libtorch-dev libopenblas0-openmp cmake g++ \
+ && apt-get install -y --no-install-recommends libtorch-dev libopenblas0-openmp cmake g++ python3-onnx \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

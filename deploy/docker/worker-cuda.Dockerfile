@@ -12,8 +12,9 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0.100-noble AS dotnet
 FROM nvidia/cuda:12.8.1-cudnn-devel-ubuntu24.04 AS build
 ARG LIBTORCH_VERSION
 ARG LIBTORCH_CUDA
+# python3-onnx: the build compiles its onnx/onnx.proto (the ONNX importer, src/Engine/Engine.csproj).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake g++ curl unzip ca-certificates \
+ && apt-get install -y --no-install-recommends cmake g++ curl unzip ca-certificates python3-onnx \
  && rm -rf /var/lib/apt/lists/*
 RUN curl -fsSL -o /tmp/libtorch.zip \
       "https://download.pytorch.org/libtorch/${LIBTORCH_CUDA}/libtorch-cxx11-abi-shared-with-deps-${LIBTORCH_VERSION}%2B${LIBTORCH_CUDA}.zip" \

@@ -108,25 +108,19 @@ public sealed class ParameterStore : IDisposable
         return Convert.ToHexStringLower(sha.GetHashAndReset())[..12];
     }
 
-    public void MoveTo(Device device)
-    {
-        foreach (var name in _names)
-        {
-            var old = _tensors[name];
-            if (old.device == device) continue;
-            _tensors[name] = old.to(device);
-            old.Dispose();
-        }
-    }
+    public void MoveTo(Device device) => Replace(t => t.device == device, t => t.to(device));
 
     /// <summary>Converts every tensor to another type (gradient checks run a model in float64).</summary>
-    public void ConvertTo(ScalarType dtype)
+    public void ConvertTo(ScalarType dtype) => Replace(t => t.dtype == dtype, t => t.to(dtype));
+
+    /// <summary>Replaces each tensor that is not already as wanted by its converted copy.</summary>
+    private void Replace(Func<Tensor, bool> done, Func<Tensor, Tensor> convert)
     {
         foreach (var name in _names)
         {
             var old = _tensors[name];
-            if (old.dtype == dtype) continue;
-            _tensors[name] = old.to(dtype);
+            if (done(old)) continue;
+            _tensors[name] = convert(old);
             old.Dispose();
         }
     }

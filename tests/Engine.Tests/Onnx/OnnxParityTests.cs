@@ -8,30 +8,35 @@ namespace Microscope.Engine.Tests.Onnx;
 /// <summary>The importer computes what ONNX Runtime computes, at every addressable op: for
 /// torchvision classifiers exported by torch.onnx (opsets 9-17, seeded random weights, batch
 /// norms with non-trivial statistics), hand-written older spellings, and NuGet's trained
-/// ResNet-18 (CNTK, opset 8). max |ours - ORT| / max |ORT| at every op stays under 1e-4.</summary>
+/// ResNet-18 (CNTK, opset 8). max |ours - ORT| / max |ORT| at every op stays under 1e-4.
+/// The swept-op counts pin the default rule: VGG16's 13 conv ReLUs, ResNet-50's 16 block
+/// outputs, GoogLeNet's 9 and InceptionV3's 11 concats, DenseNet-121's 62 concats and final ReLU...</summary>
 public class OnnxParityTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-4;
 
     [Theory]
-    [InlineData("tiny")]
-    [InlineData("legacy")]
-    [InlineData("squeezenet1_1")]
-    [InlineData("googlenet")]
-    [InlineData("mobilenet_v2")]
-    [InlineData("mobilenet_v3_small")]
-    [InlineData("efficientnet_b0")]
-    [InlineData("densenet121")]
-    [InlineData("resnet50")]
-    [InlineData("inception_v3")]
-    [InlineData("alexnet")]
-    [InlineData("vgg16")]
-    public void Every_op_matches_onnx_runtime(string name)
+    [InlineData("tiny", 1)]
+    [InlineData("legacy", 1)]
+    [InlineData("squeezenet1_1", 9)]
+    [InlineData("googlenet", 9)]
+    [InlineData("mobilenet_v2", 11)]
+    [InlineData("mobilenet_v3_small", 7)]
+    [InlineData("efficientnet_b0", 10)]
+    [InlineData("densenet121", 63)]
+    [InlineData("resnet50", 16)]
+    [InlineData("inception_v3", 11)]
+    [InlineData("alexnet", 5)]
+    [InlineData("vgg16", 13)]
+    public void Every_op_matches_onnx_runtime(string name, int swept)
     {
         var path = OnnxTestModels.Get(name);
         using var model = new OnnxModel(path);
         model.LoadWeights(new WeightsSource.Shipped(), Device.CPU);
         AssertMatches(model, path, Input(model.InputSize, seed: 1, scale: 1, shift: 0));
+        // The default swept set (docs/models.md): block outputs, else conv activations, plus the
+        // last conv block's output.
+        Assert.Equal(swept, model.SweptOps.Count);
     }
 
     [Fact]

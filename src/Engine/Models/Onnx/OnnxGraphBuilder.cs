@@ -30,7 +30,6 @@ internal sealed partial class OnnxGraphBuilder : IDisposable
     private readonly Dictionary<string, Folded> _initializers = new(StringComparer.Ordinal);
     private readonly HashSet<string> _usedNames = new(StringComparer.Ordinal) { ModelGraph.Input };
     private readonly List<Tensor> _probes = [];
-    private readonly Dictionary<string, int> _consumers = new(StringComparer.Ordinal);
     private readonly IReadOnlyDictionary<string, string> _renames;
 
     /// <summary>Float constants that became parameters, in order: the model's weights.</summary>
@@ -41,7 +40,6 @@ internal sealed partial class OnnxGraphBuilder : IDisposable
     public Dictionary<string, List<string>> Aliases { get; } = new(StringComparer.Ordinal);
     /// <summary>Graph nodes in order, with the ONNX node that made them.</summary>
     public List<(string Node, OnnxNode Source, GraphValue Value)> Built { get; } = [];
-    public IReadOnlyDictionary<string, int> Consumers => _consumers;
 
     /// <param name="renames">Friendly names for ONNX node or output names (the sidecar's).</param>
     public OnnxGraphBuilder(ModelGraph graph, ParameterStore parameters, Func<string, Tensor> current, string source, IReadOnlyDictionary<string, string> renames)
@@ -59,9 +57,6 @@ internal sealed partial class OnnxGraphBuilder : IDisposable
     {
         foreach (var init in onnx.Initializer)
             _initializers[init.Name] = Folded.From(init, $"ONNX model '{_source}': initializer '{init.Name}'");
-        foreach (var n in onnx.Node)
-            foreach (var i in n.Input)
-                if (i.Length > 0) _consumers[i] = _consumers.GetValueOrDefault(i) + 1;
 
         using (torch.no_grad())
         {

@@ -57,9 +57,8 @@ public sealed partial class OnnxModel : VisionModel
         var (input, inputShape) = ImageInput(model.Graph, Sidecar, label);
         InputSize = (int)inputShape[2];
 
-        var pre = Sidecar.Preprocessing ?? new OnnxPreprocessing { Description = "ImageNet mean/std (torchvision's; the default without a sidecar)", Mean = [0.485, 0.456, 0.406], Std = [0.229, 0.224, 0.225] };
-        var graphPath = pre.Graph is null ? null : Path.Combine(sidecarDir, pre.Graph);
-        var affine = pre.ToSpec().ToPreprocessing();
+        var affine = Sidecar.Preprocessing?.ToPreprocessing() ?? Preprocessing.ImageNet with { Description = "ImageNet mean/std (torchvision's; the default without a sidecar)" };
+        var graphPath = Sidecar.PreprocessingGraph is { } g ? Path.Combine(sidecarDir, g) : null;
         Preprocessing = graphPath is null ? affine
             : affine with { Description = $"{affine.Description}, then {Path.GetFileName(graphPath)}", Stage = new OnnxPreprocessGraph(graphPath, inputShape, maxBytes).Apply };
 
@@ -195,7 +194,7 @@ public sealed partial class OnnxModel : VisionModel
     /// batch: [N, C] or [N, C, H, W]) and which of them a full sweep covers: the sidecar's list,
     /// else the default rule (docs/models.md): block outputs (Concat; a residual Add, or the
     /// activation that alone reads it), else (plain chains such as VGG) each activation after a
-    /// convolution; plus the last op with a spatial extent.</summary>
+    /// convolution; plus the last activation, sum, product or concat with a spatial extent.</summary>
     private static (List<string> Ops, HashSet<string> Swept) ChooseOps(OnnxGraphBuilder builder, OnnxSidecar sidecar, string label)
     {
         bool HasChannels(GraphValue v) => v.BatchFirst && v.Shape.Length is 2 or 4 && v.Probe.dtype == ScalarType.Float32;
@@ -233,7 +232,10 @@ public sealed partial class OnnxModel : VisionModel
                 if (type == "BatchNormalization") type = producer.GetValueOrDefault(builder.NodeOfValue.GetValueOrDefault(byNode[source].Source.Inputs[0]) ?? "") ?? "";
                 if (type == "Conv") swept.Add(b.Node);
             }
-        var last = builder.Built.LastOrDefault(b => b.Value.Shape.Length == 4 && b.Value.Shape[2] * b.Value.Shape[3] > 1 && ops.Contains(b.Node));
+        // The last conv block's output: the last activation, sum, product (SiLU, x * sigmoid(x))
+        // or concat that still has a spatial extent.
+        var last = builder.Built.LastOrDefault(b => b.Value.Shape.Length == 4 && b.Value.Shape[2] * b.Value.Shape[3] > 1 && ops.Contains(b.Node)
+            && (Activations.Contains(b.Source.OpType) || b.Source.OpType is "Add" or "Sum" or "Mul" or "Concat"));
         if (last.Node is not null) swept.Add(last.Node);
         return (ops, swept);
     }

@@ -19,9 +19,11 @@ internal static class OnnxOps
         "Shape", "Size", "ConstantOfShape", "Range", "Floor", "Ceil", "Equal", "Less", "Greater", "Not", "Round",
     ];
 
+    /// <summary>One plan per node output (null for outputs nobody computes, such as Dropout's mask).</summary>
     public static OpPlan?[] Plan(OnnxNode node, OnnxValue?[] inputs)
     {
         var op = node.OpType;
+        if (op == "Split") return Split(node, inputs);
         OpPlan Unary(Func<Tensor, Tensor> f) => new(xs => f(xs[0]), [0]);
         OpPlan Binary(Func<Tensor, Tensor, Tensor> f) => new(xs => f(xs[0], xs[1]), [0, 1]);
         OpPlan plan = op switch
@@ -54,7 +56,6 @@ internal static class OnnxOps
             "Reciprocal" => Unary(x => x.pow(-1)),
             "Max" or "Min" or "Sum" => Variadic(node, inputs),
             "Concat" => Concat(node, inputs),
-            "Split" => null!,
             "Flatten" => Flatten(node),
             "Reshape" => Reshape(node, inputs),
             "Transpose" => Transpose(node, inputs),
@@ -73,7 +74,6 @@ internal static class OnnxOps
                 ? "its inputs must be constants here (it is only folded at load)"
                 : $"the operator is not supported; supported: {string.Join(", ", Supported)}"),
         };
-        if (op == "Split") return Split(node, inputs);
         return [plan];
     }
 

@@ -17,7 +17,12 @@ public sealed record OnnxSidecar
     public int? InputSize { get; init; }
     /// <summary>The graph input that takes the image, when there are several.</summary>
     public string? Input { get; init; }
-    public OnnxPreprocessing? Preprocessing { get; init; }
+    /// <summary>(x·scale − mean) / std on an RGB image in [0, 1], channels reordered to BGR when
+    /// asked, as in a .model.json. Without it: torchvision's ImageNet mean and std.</summary>
+    public PreprocessingSpec? Preprocessing { get; init; }
+    /// <summary>An ONNX graph run after <see cref="Preprocessing"/> (a path beside the sidecar),
+    /// as the ResNet-18 package ships its mean image.</summary>
+    public string? PreprocessingGraph { get; init; }
     /// <summary>The ops a full sweep covers, in order (default: the block outputs, see docs/models.md),
     /// each by an ONNX node or output name, optionally with a friendly name and aliases.</summary>
     public IReadOnlyList<OnnxOpChoice>? Ops { get; init; }
@@ -39,7 +44,7 @@ public sealed record OnnxSidecar
         try { sidecar = JsonSerializer.Deserialize<OnnxSidecar>(json, ModelSpec.Json); }
         catch (JsonException e) { throw new InvalidDataException($"ONNX sidecar '{source}' is not valid: {e.Message}", e); }
         if (sidecar is null) throw new InvalidDataException($"ONNX sidecar '{source}' is empty");
-        var problems = sidecar.Preprocessing?.ToSpec().Check().ToList() ?? [];
+        var problems = sidecar.Preprocessing?.Check().ToList() ?? [];
         if (sidecar.InputSize is < 8 or > 4096) problems.Add($"\"inputSize\" {sidecar.InputSize} is not between 8 and 4096");
         if (sidecar.Ops?.FirstOrDefault(o => string.IsNullOrEmpty(o.Node)) is not null) problems.Add("every entry of \"ops\" needs a \"node\"");
         if (problems.Count > 0) throw new InvalidDataException($"ONNX sidecar '{source}' is not valid: {string.Join("; ", problems)}");
@@ -47,21 +52,6 @@ public sealed record OnnxSidecar
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, ModelSpec.Json);
-}
-
-/// <summary>out = (x·scale − mean) / std on an RGB image in [0, 1] (channels reordered to BGR
-/// when asked), then the ONNX graph <see cref="Graph"/> (a path beside the sidecar), if any.
-/// Without a sidecar: torchvision's ImageNet mean and std.</summary>
-public sealed record OnnxPreprocessing
-{
-    public string Description { get; init; } = "";
-    public bool Bgr { get; init; }
-    public double Scale { get; init; } = 1;
-    public double[] Mean { get; init; } = [0, 0, 0];
-    public double[] Std { get; init; } = [1, 1, 1];
-    public string? Graph { get; init; }
-
-    internal PreprocessingSpec ToSpec() => new() { Description = Description, Bgr = Bgr, Scale = Scale, Mean = Mean, Std = Std };
 }
 
 /// <summary>One swept op: an ONNX node (or output) name, the name Microscope shows (default:

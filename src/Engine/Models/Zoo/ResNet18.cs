@@ -1,3 +1,4 @@
+using Microscope.Engine.Models.Custom;
 using Microscope.Engine.Models.Onnx;
 
 namespace Microscope.Engine.Models.Zoo;
@@ -26,7 +27,8 @@ public static class ResNet18
         Dataset = "ImageNet",
         // The package's preprocessing graph takes RGB 0-255, swaps to BGR and subtracts a
         // 224x224 mean image.
-        Preprocessing = new OnnxPreprocessing { Description = "RGB x*255, then ResNetPreprocess.onnx (BGR minus the mean image)", Scale = 255, Graph = PreprocessFile },
+        Preprocessing = new PreprocessingSpec { Description = "RGB x*255", Scale = 255 },
+        PreprocessingGraph = PreprocessFile,
         Ops = SweptOps.Select(n => new OnnxOpChoice { Node = n }).ToList(),
     };
 
@@ -58,6 +60,6 @@ public static class ResNet18
         var flat = File.Exists(Path.Combine(dir, ModelFile));
         var model = flat ? Path.Combine(dir, ModelFile) : Path.Combine(dir, "ResNet18Onnx", ModelFile);
         var prep = flat ? PreprocessFile : Path.Combine("..", "ResNetPrepOnnx", PreprocessFile);
-        return new OnnxModel(new OnnxModelSource(Name, model, Sidecar: Sidecar with { Preprocessing = Sidecar.Preprocessing! with { Graph = prep } }));
+        return new OnnxModel(new OnnxModelSource(Name, model, Sidecar: Sidecar with { PreprocessingGraph = prep }));
     }
 }
