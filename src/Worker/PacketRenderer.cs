@@ -134,7 +134,8 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         {
             WeightsSource source = weights.FileFor(name) is { } file ? new WeightsSource.File(file) : new WeightsSource.Shipped();
             try { cached = added ? await LoadAddedAsync(name, version, cancel) : ModelZoo.Load(name, source, _device); }
-            catch (Exception e) when (e is UnknownNameException or InvalidOperationException or InvalidDataException)
+            // IOException: a model whose files are missing here (resnet18's ONNX files, a weights file).
+            catch (Exception e) when (e is UnknownNameException or InvalidOperationException or InvalidDataException or IOException)
             {
                 throw new PermanentRenderException($"model '{name}' cannot be loaded: {e.Message}");
             }

@@ -53,6 +53,10 @@ public static class DemoCommand
             // (unless the settings name tokens): the demo's sweep, the CLI and the viewer's
             // re-render form and sweep buttons use it.
             var demoToken = "demo-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(12));
+            // The sample's dataset examples come from the real photo folder (scripts/photos.sh;
+            // the ./microscope wrapper assembles it), not the demo's procedural images.
+            var photos = r.GetValue(sample) is not null && Engine.Techniques.RealPhotos.Folder() is { } folder ? Path.GetFullPath(folder) : null;
+            if (photos is not null) userModel[$"Models:Datasets:{r.GetValue(sample)}"] = photos;
             var config = settings.Build(r, new Dictionary<string, string?>(userModel)
             {
                 ["Coordinator:OperatorTokens"] = demoToken,
@@ -111,7 +115,8 @@ public static class DemoCommand
             Console.WriteLine(FarmClient.Summary(status));
             if (r.GetValue(sample) is { } sampled)
             {
-                var sampleStatus = RenderSample(http, sampled, r.GetValue(sampleOps), r.GetValue(sampleUnits), r.GetValue(sampleSteps), r.GetValue(sampleSize), r.GetValue(force), stopping);
+                var sampleStatus = RenderSample(http, sampled, r.GetValue(sampleOps), r.GetValue(sampleUnits), r.GetValue(sampleSteps), r.GetValue(sampleSize), r.GetValue(force),
+                    photos is null ? ["channel"] : ["channel", "dataset_examples"], stopping);
                 if (stopping.IsCancellationRequested) return Interrupt();
                 Console.WriteLine(FarmClient.Summary(sampleStatus));
                 Console.WriteLine($"viewer: {ViewerHost.Address(viewer)}/models/{sampled}");
@@ -136,7 +141,7 @@ public static class DemoCommand
 
     /// <summary>A sample of a (real) model after the demo's sweep: channels 0..units-1 of a few
     /// ops with the channel technique, so a newcomer sees what a trained network learned.</summary>
-    private static SweepStatus RenderSample(HttpClient http, string model, string[]? ops, int units, int steps, int size, bool force, CancellationToken stopping)
+    private static SweepStatus RenderSample(HttpClient http, string model, string[]? ops, int units, int steps, int size, bool force, string[] techniques, CancellationToken stopping)
     {
         if (ops is not { Length: > 0 })
         {
@@ -149,11 +154,11 @@ public static class DemoCommand
             Model = model,
             Ops = ops,
             Units = [.. Enumerable.Range(0, units)],
-            Techniques = ["channel"],
+            Techniques = techniques,
             Parameters = new RenderSettings { Steps = steps, Size = size },
             Force = force,
         }).GetAwaiter().GetResult();
-        Console.WriteLine($"sample {accepted.Id}: {accepted.Total} tuples of {model}@{accepted.Version} ({string.Join(", ", ops)}: channels 0..{units - 1}, {steps} steps, {size} px; {accepted.Reused} already rendered)");
+        Console.WriteLine($"sample {accepted.Id}: {accepted.Total} tuples of {model}@{accepted.Version} ({string.Join(", ", ops)}: channels 0..{units - 1}, {string.Join(" and ", techniques)}, {steps} steps, {size} px; {accepted.Reused} already rendered)");
         return FarmClient.Follow(http, accepted.Id, $"{model} sample", accepted.Total, stopping);
     }
 
