@@ -183,7 +183,7 @@ public class AddedModelTests
             "not-onnx" => [("file", "nonsense.onnx", "this is not a protobuf"u8.ToArray())],
             "truncated-onnx" => [("file", "tiny.onnx", TinyOnnxModel.Bytes(3)[..1500])],
             "unsupported-op" or "no-image-input" => [("file", "tiny.onnx", TinyOnnxModel.Bytes(3, kind))],
-            "preprocessing-graph" => [("file", "tiny.onnx", TinyOnnxModel.Bytes(3)), ("sidecar", "tiny.onnx.json", """{ "preprocessing": { "graph": "../../etc/passwd" } }"""u8.ToArray())],
+            "preprocessing-graph" => [("file", "tiny.onnx", TinyOnnxModel.Bytes(3)), ("sidecar", "tiny.onnx.json", """{ "preprocessingGraph": "../../etc/passwd" }"""u8.ToArray())],
             "empty" => [("file", "tiny.model.json", []), Weights],
             "too-large" => [Spec_, ("weights", "big.safetensors", new byte[5000])],
             "unknown-part" => [Spec_, Weights, ("picture", "cat.png", [1, 2, 3])],

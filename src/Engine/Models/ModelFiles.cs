@@ -74,7 +74,7 @@ public static partial class ModelFiles
     {
         // A sidecar's preprocessing graph is a path beside it: an added model is two files at
         // most, and a path from a client must never make the farm read its own disk.
-        if (sidecar is not null && Onnx.OnnxSidecar.Read(sidecar).Preprocessing?.Graph is { } graph)
+        if (sidecar is not null && Onnx.OnnxSidecar.Read(sidecar).PreprocessingGraph is { } graph)
             throw new InvalidDataException($"the sidecar names a preprocessing graph ('{graph}'): a model added to a running farm cannot have one; declare mean/std/scale/bgr instead");
         var model = new Onnx.OnnxModel(new Onnx.OnnxModelSource(name, file, sidecar));
         try
