@@ -12,17 +12,7 @@ public class ModelsAddCliTests
     public async Task A_model_file_is_added_once_and_a_bad_one_is_one_error_line()
     {
         var dir = Directory.CreateTempSubdirectory("ms-models-add-").FullName;
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Transport:Kind"] = "InMemory",
-            ["Database:Provider"] = "Sqlite",
-            ["Database:ConnectionString"] = $"Data Source={Path.Combine(dir, "farm.db")}",
-            ["Storage:Kind"] = "Folder",
-            ["Storage:Folder"] = Path.Combine(dir, "objects"),
-            ["Coordinator:Urls"] = "http://127.0.0.1:0",
-            ["Coordinator:OperatorTokens"] = CliRunner.Token,
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-        }).Build();
+        var config = InMemoryFarmSettings.Build(dir);
         var app = CoordinatorHost.Build(config);
         await app.StartAsync();
         try

@@ -14,17 +14,7 @@ public class SweepCliTests
     public async Task A_paused_sweep_is_expanded_and_sends_nothing_and_bad_input_is_named()
     {
         var dir = Directory.CreateTempSubdirectory("ms-sweep-").FullName;
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["Transport:Kind"] = "InMemory",
-            ["Database:Provider"] = "Sqlite",
-            ["Database:ConnectionString"] = $"Data Source={Path.Combine(dir, "farm.db")}",
-            ["Storage:Kind"] = "Folder",
-            ["Storage:Folder"] = Path.Combine(dir, "objects"),
-            ["Coordinator:Urls"] = "http://127.0.0.1:0",
-            ["Coordinator:OperatorTokens"] = CliRunner.Token,
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-        }).Build();
+        var config = InMemoryFarmSettings.Build(dir);
         var app = CoordinatorHost.Build(config);
         await app.StartAsync();
         try

@@ -56,20 +56,12 @@ public class TestLensTests
     {
         LensRegistry.Register(new DimmerLens());
         var dir = Directory.CreateTempSubdirectory("ms-lens-farm-").FullName;
-        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        var config = InMemoryFarmSettings.Build(dir, new Dictionary<string, string?>
         {
-            ["Transport:Kind"] = "InMemory",
-            ["Database:Provider"] = "Sqlite",
-            ["Database:ConnectionString"] = $"Data Source={Path.Combine(dir, "farm.db")}",
-            ["Storage:Kind"] = "Folder",
-            ["Storage:Folder"] = Path.Combine(dir, "objects"),
-            ["Coordinator:Urls"] = "http://127.0.0.1:0",
             ["Coordinator:DispatchIntervalMs"] = "100",
             ["Coordinator:PacketSize"] = "8",
-            ["Coordinator:OperatorTokens"] = CliRunner.Token,
             ["Viewer:Urls"] = "http://127.0.0.1:0",
-            ["Serilog:MinimumLevel:Default"] = "Warning",
-        }).Build();
+        });
         var worker = FarmConfiguration.Bind<WorkerOptions>(config, WorkerOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(config, StorageOptions.Section);
         var app = CoordinatorHost.Build(config, s => WorkerHost.AddServices(s, worker, storage), WorkerHost.AddConsumers);
