@@ -25,6 +25,26 @@ public class DeliveryTests
         }
     }
 
+    /// <summary>Sends the first packet of a new paused sweep of <see cref="Tiny"/> to the work
+    /// queue by hand, at the model version <paramref name="version"/> makes of the sweep's, with
+    /// the headers a broker or earlier workers would have set.</summary>
+    private static async Task<PacketRow> SendFirstPacketByHandAsync(InProcessFarm farm, Func<string, string> version, int maxAttempts,
+        Action<SendContext<RenderWork>> headers)
+    {
+        var id = await farm.SweepAsync(Tiny(paused: true));
+        var packet = farm.Db(db => db.Packets.Where(p => p.SweepId == id).OrderBy(p => p.Seq).First());
+        var units = farm.Db(db => db.Tuples.Where(t => t.PacketId == packet.Id).OrderBy(t => t.Unit).Select(t => new PacketUnit(t.Id, t.Unit)).ToList());
+        var bus = farm.App.Services.GetRequiredService<IBus>();
+        var endpoint = await bus.GetSendEndpoint(WorkQueues.Address(bus, Queues.RenderWork));
+        var parameters = new RenderSettings { Steps = 4, Size = 32 };
+        await endpoint.Send(new RenderWork
+        {
+            PacketId = packet.Id, SweepId = id, Model = "demo", ModelVersion = version(farm.Db(db => db.Sweeps.Single(s => s.Id == id).Version)), Op = "conv1",
+            Technique = "channel", Parameters = parameters, ParamsHash = parameters.Hash(), Units = units, Dispatch = 1, MaxAttempts = maxAttempts,
+        }, headers);
+        return packet;
+    }
+
     private static object Tiny(bool paused = false, string op = "conv1") =>
         new { model = "demo", ops = new[] { op }, techniques = new[] { "channel" }, parameters = new { steps = 4, size = 32 }, packetSize = 8, paused };
 
@@ -120,18 +140,8 @@ public class DeliveryTests
     public async Task AWorkerRefusesAPacketTheBrokerDeliveredMaxAttemptsTimes()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: true, new Dictionary<string, string?> { ["Coordinator:MaxAttempts"] = "3" });
-        var id = await farm.SweepAsync(Tiny(paused: true));
-        var packet = farm.Db(db => db.Packets.Where(p => p.SweepId == id).OrderBy(p => p.Seq).First());
-        var units = farm.Db(db => db.Tuples.Where(t => t.PacketId == packet.Id).OrderBy(t => t.Unit).Select(t => new PacketUnit(t.Id, t.Unit)).ToList());
-        var bus = farm.App.Services.GetRequiredService<IBus>();
-        var endpoint = await bus.GetSendEndpoint(WorkQueues.Address(bus, Queues.RenderWork));
         // The fourth delivery of a packet whose earlier three crashed their workers.
-        await endpoint.Send(new RenderWork
-        {
-            PacketId = packet.Id, SweepId = id, Model = "demo", ModelVersion = farm.Db(db => db.Sweeps.Single(s => s.Id == id).Version), Op = "conv1",
-            Technique = "channel", Parameters = new RenderSettings { Steps = 4, Size = 32 }, ParamsHash = new RenderSettings { Steps = 4, Size = 32 }.Hash(),
-            Units = units, Dispatch = 1, MaxAttempts = 3,
-        }, c => c.Headers.Set(WorkQueues.DeliveryCountHeader, 3));
+        var packet = await SendFirstPacketByHandAsync(farm, version => version, maxAttempts: 3, c => c.Headers.Set(WorkQueues.DeliveryCountHeader, 3));
         await Until(() => farm.Db(db => db.Tuples.Count(t => t.PacketId == packet.Id && t.State == TupleStates.Failed)) == 8, "the worker rendered it anyway");
         Assert.All(farm.Db(db => db.Tuples.Where(t => t.PacketId == packet.Id).ToList()), t => Assert.Equal("delivered 4 times: its worker crashed, was killed or stalled each time", t.Failure));
         Assert.Empty(await farm.Store.ListAsync("demo/"));
@@ -141,19 +151,10 @@ public class DeliveryTests
     public async Task AWorkerHandsBackAPacketOfAnotherModelVersion()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: true);
-        var id = await farm.SweepAsync(Tiny(paused: true));
-        var packet = farm.Db(db => db.Packets.Where(p => p.SweepId == id).OrderBy(p => p.Seq).First());
-        var units = farm.Db(db => db.Tuples.Where(t => t.PacketId == packet.Id).OrderBy(t => t.Unit).Select(t => new PacketUnit(t.Id, t.Unit)).ToList());
-        var bus = farm.App.Services.GetRequiredService<IBus>();
-        var endpoint = await bus.GetSendEndpoint(WorkQueues.Address(bus, Queues.RenderWork));
         // A packet of a version no worker here has, handed back 98 times already: this worker
         // hands it back twice more (no start is counted), then fails it naming the version.
-        await endpoint.Send(new RenderWork
-        {
-            PacketId = packet.Id, SweepId = id, Model = "demo", ModelVersion = "000000000000", Op = "conv1", Technique = "channel",
-            Parameters = new RenderSettings { Steps = 4, Size = 32 }, ParamsHash = new RenderSettings { Steps = 4, Size = 32 }.Hash(),
-            Units = units, Dispatch = 1, MaxAttempts = 4,
-        }, c => c.Headers.Set(Microscope.Worker.RenderWorkConsumer.HandBacksHeader, Microscope.Worker.RenderWorkConsumer.MaxHandBacks - 2));
+        var packet = await SendFirstPacketByHandAsync(farm, _ => "000000000000", maxAttempts: 4,
+            c => c.Headers.Set(Microscope.Worker.RenderWorkConsumer.HandBacksHeader, Microscope.Worker.RenderWorkConsumer.MaxHandBacks - 2));
         await Until(() => farm.Db(db => db.Tuples.Count(t => t.PacketId == packet.Id && t.State == TupleStates.Failed)) == 8, "the packet was not failed after its hand-backs");
         var failure = farm.Db(db => db.Tuples.First(t => t.PacketId == packet.Id).Failure)!;
         Assert.StartsWith($"no worker has version 000000000000 of 'demo' (handed back {Microscope.Worker.RenderWorkConsumer.MaxHandBacks} times;", failure);
