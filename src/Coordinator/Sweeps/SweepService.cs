@@ -120,7 +120,7 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
 
     /// <summary>What a sweep's state reads as: an active sweep with nothing open is done, or
     /// failed when some tuple failed.</summary>
-    private static string StateOf(string stored, int open, int failed) =>
+    public static string StateOf(string stored, int open, int failed) =>
         stored == SweepStates.Active && open == 0 ? failed > 0 ? "failed" : "done" : stored;
 
     /// <summary>The latest sweeps, newest first, each with the state and times its status has.</summary>

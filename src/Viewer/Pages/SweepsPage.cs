@@ -1,5 +1,6 @@
 using System.Text;
 using Microscope.Coordinator.Data;
+using Microscope.Coordinator.Sweeps;
 using Microscope.Viewer.Catalogue;
 using Microsoft.AspNetCore.Http;
 using static Microscope.Viewer.Pages.Html;
@@ -27,7 +28,8 @@ public static class SweepsPage
             var done = p.Totals.GetValueOrDefault(TupleStates.Done);
             var failed = p.Totals.GetValueOrDefault(TupleStates.Failed);
             var open = TupleStates.Open.Sum(st => p.Totals.GetValueOrDefault(st));
-            var state = sw.State == SweepStates.Active && open == 0 ? (failed > 0 ? "finished with failures" : "done") : sw.State;
+            // The API's state (SweepService.StateOf), with a friendlier word for "failed".
+            var state = SweepService.StateOf(sw.State, open, failed) switch { "failed" => "finished with failures", var st => st };
             s.Append($"<section class=\"sweep\" data-sweep=\"{sw.Id}\" data-state=\"{E(sw.State)}\" aria-labelledby=\"sweep-{sw.Id}\">")
                 .Append($"<h2 id=\"sweep-{sw.Id}\">{E(sw.Model)} <code>{E(sw.Version)}</code> · {E(string.Join(", ", System.Text.Json.JsonSerializer.Deserialize<string[]>(sw.TechniquesJson) ?? []))} · parameters <code>{E(sw.ParamsHash)}</code></h2>")
                 .Append($"<p>State <strong class=\"sweep-state\">{E(state)}</strong>; started {DateTimeOffset.FromUnixTimeMilliseconds(sw.CreatedAt):yyyy-MM-dd HH:mm} UTC; ")
