@@ -24,11 +24,7 @@ public static class GradientCheck
     /// (or for <paramref name="sample"/> elements spread over x, where every one costs too much).</summary>
     public static void Check(long[] shape, Func<Tensor, Tensor> f, int seed = 1, double step = 1e-6, double tolerance = 1e-5, int? sample = null)
     {
-        // Handles an earlier test dropped without disposing are freed by their finalizers when a
-        // GC happens to run; let that happen now, not in the middle of the count below.
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        var before = torch.LiveTensorCount;
+        var before = LiveTensors.Settled();
         var count = (int)shape.Aggregate(1L, (a, b) => a * b);
         var x0 = Random(count, seed);
         double[] analytic;

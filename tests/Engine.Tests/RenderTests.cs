@@ -72,7 +72,7 @@ public class RenderTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture
     [Fact]
     public void Live_handle_count_returns_to_where_it_was_after_a_render()
     {
-        var tensors = torch.LiveTensorCount;
+        var tensors = LiveTensors.Settled();
         var optimizers = torch.LiveOptimizerCount;
         Renderer.Render(demo.Model, new ChannelObjective("conv5", [0, 1, 2]) + 0.5 * new NeuronObjective("conv5", [3, 4, 5]), 3,
             Quick with { Steps = 8, Thresholds = [4] });

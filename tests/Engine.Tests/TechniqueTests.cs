@@ -156,7 +156,7 @@ public class TechniqueTests(DemoModelFixture demo) : IClassFixture<DemoModelFixt
     [InlineData("tuning_curves", 2, 10)]
     public void Every_technique_runs_through_the_shared_runner(string technique, int unitCount, int expectedFiles)
     {
-        var before = torch.LiveTensorCount;
+        var before = LiveTensors.Settled();
         var lensParameters = new Dictionary<string, string> { ["images"] = "2", ["top_k"] = "4" }
             .Where(p => LensRegistry.Get(technique).Parameters.Any(x => x.Name == p.Key)).ToDictionary();
         var results = LensRunner.Run(demo.Model, "conv2", technique, Enumerable.Range(0, unitCount).ToArray(), Quick with { Steps = 8 },

@@ -57,7 +57,7 @@ public class TensorBindingTests
     [Fact]
     public void Dispose_scope_frees_every_temporary_but_what_it_hands_out()
     {
-        var before = torch.LiveTensorCount;
+        var before = LiveTensors.Settled();
         Tensor kept;
         using (var scope = torch.NewDisposeScope())
         {
