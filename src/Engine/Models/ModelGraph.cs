@@ -29,11 +29,15 @@ public sealed record ReceptiveField(double Size, double Jump, double Start)
 /// (the significant layer outputs Microscope shows). Running the graph stops as soon as
 /// every requested node is computed: truncation is exact because later layers cannot
 /// change an earlier op's value.</summary>
-public sealed class ModelGraph
+public sealed partial class ModelGraph
 {
     public const string Input = "input";
 
-    private sealed record Node(string Name, string[] Inputs, Func<Tensor[], Tensor> Compute, Geometry? Geometry);
+    /// <param name="Units">How the node computes one chosen channel per image, when it can
+    /// (<see cref="UnitRule"/>); null: only the whole output.</param>
+    /// <param name="Channels">Its output channels when known at build time (routes a concat's channels).</param>
+    private sealed record Node(string Name, string[] Inputs, Func<Tensor[], Tensor> Compute, Geometry? Geometry,
+        UnitRule? Units = null, int? Channels = null);
 
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal) { [Input] = -1 };
@@ -47,19 +51,24 @@ public sealed class ModelGraph
     [ThreadStatic] private static int _lastEvaluated;
     public static int LastNodesEvaluated => _lastEvaluated;
 
-    public string Add(string name, string[] inputs, Func<Tensor[], Tensor> compute, bool isOp = false, Geometry? geometry = null)
+    public string Add(string name, string[] inputs, Func<Tensor[], Tensor> compute, bool isOp = false, Geometry? geometry = null,
+        UnitRule? units = null, int? channels = null)
     {
         if (_index.ContainsKey(name)) throw new InvalidOperationException($"node '{name}' defined twice");
         foreach (var i in inputs)
             if (!_index.ContainsKey(i)) throw new InvalidOperationException($"node '{name}' reads '{i}', which is not defined yet");
         _index[name] = _nodes.Count;
-        _nodes.Add(new Node(name, inputs, compute, geometry));
+        _nodes.Add(new Node(name, inputs, compute, geometry, units, channels));
         if (isOp) _ops.Add(name);
         return name;
     }
 
-    public string Add(string name, string input, Func<Tensor, Tensor> compute, bool isOp = false, Geometry? geometry = null) =>
-        Add(name, [input], xs => compute(xs[0]), isOp, geometry);
+    public string Add(string name, string input, Func<Tensor, Tensor> compute, bool isOp = false, Geometry? geometry = null,
+        UnitRule? units = null, int? channels = null) =>
+        Add(name, [input], xs => compute(xs[0]), isOp, geometry, units, channels);
+
+    /// <summary>A node's output channels when known without running it.</summary>
+    public int? ChannelsOf(string name) => name == Input ? 3 : _nodes[_index[name]].Channels;
 
     /// <summary>Makes an already added node an op.</summary>
     public void MarkOp(string name)
@@ -108,9 +117,10 @@ public sealed class ModelGraph
 
     public bool Contains(string name) => _index.ContainsKey(name);
 
-    /// <summary>Evaluates nodes in order until every target is computed. Returns the targets'
-    /// outputs (owned by the caller or the current dispose scope); intermediates are released
-    /// as soon as nothing later reads them.</summary>
+    /// <summary>Evaluates, in order, the nodes the targets depend on (no others: a branch
+    /// that feeds only later layers is skipped). Returns the targets' outputs (owned by the
+    /// caller or the current dispose scope); intermediates are released as soon as nothing
+    /// later reads them.</summary>
     public IReadOnlyDictionary<string, Tensor> Run(Tensor input, IReadOnlyCollection<string> targets)
     {
         if (targets.Count == 0) throw new ArgumentException("no target op given");
@@ -120,16 +130,29 @@ public sealed class ModelGraph
             if (!_index.TryGetValue(t, out var i) || i < 0) throw new ArgumentException($"unknown node '{t}'");
             last = Math.Max(last, i);
         }
+        var needed = new bool[last + 1];
+        var pending = new Stack<string>(targets);
+        while (pending.Count > 0)
+        {
+            var j = _index[pending.Pop()];
+            if (j < 0 || needed[j]) continue;
+            needed[j] = true;
+            foreach (var inp in _nodes[j].Inputs) pending.Push(inp);
+        }
         var lastUse = new int[_nodes.Count];
         for (var i = 0; i <= last; i++)
-            foreach (var inp in _nodes[i].Inputs)
-                if (_index[inp] >= 0) lastUse[_index[inp]] = i;
+            if (needed[i])
+                foreach (var inp in _nodes[i].Inputs)
+                    if (_index[inp] >= 0) lastUse[_index[inp]] = i;
 
         var wanted = new HashSet<string>(targets, StringComparer.Ordinal);
         var values = new Tensor?[last + 1];
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var evaluated = 0;
         for (var i = 0; i <= last; i++)
         {
+            if (!needed[i]) continue;
+            evaluated++;
             var node = _nodes[i];
             var args = new Tensor[node.Inputs.Length];
             for (var a = 0; a < args.Length; a++)
@@ -146,7 +169,7 @@ public sealed class ModelGraph
             }
             if (lastUse[i] == 0 && i != last && !wanted.Contains(node.Name)) values[i]!.Dispose();
         }
-        _lastEvaluated = last + 1;
+        _lastEvaluated = evaluated;
         return result;
     }
 

@@ -68,6 +68,29 @@ public abstract class VisionModel : IDisposable
 
     public Tensor Forward(Tensor input, string op) => Forward(input, [op]).Values.Single();
 
+    /// <summary>Image b's unit <paramref name="units"/>[b] of an op, as (B, 1, ...): what a channel
+    /// or neuron objective reads, computed without the op's other channels where its layers
+    /// allow (<see cref="UnitRule"/>; a render of 8 units of a 192-channel convolution runs 8
+    /// of its filters). The same values as <see cref="Forward(Tensor, string)"/> picked, up to
+    /// float rounding.</summary>
+    public Tensor ForwardUnits(Tensor input, string op, IReadOnlyList<int> units)
+    {
+        var name = ResolveOp(op);
+        var channels = units.Select(u => (long)u).ToList();
+        if (Graph.ChannelsOf(name) is int count && channels.Any(c => c < 0 || c >= count))
+            throw new ArgumentOutOfRangeException(nameof(units), $"op '{name}' has units 0..{count - 1}, not {channels.First(c => c < 0 || c >= count)}");
+        if (!PruneUnits)
+        {
+            using var whole = Forward(input, name);
+            return ModelGraph.PickUnits(whole, channels);
+        }
+        return Graph.RunUnits(input, name, channels);
+    }
+
+    /// <summary>Whether <see cref="ForwardUnits"/> computes only the chosen units (on by default;
+    /// the bench turns it off to measure what it saves).</summary>
+    public bool PruneUnits { get; set; } = true;
+
     /// <summary>Canonical op name for a name or one of Microscope's aliases (name + "_0",
     /// flattened TensorFlow names); unknown names fail with near matches.</summary>
     public string ResolveOp(string nameOrAlias)
@@ -135,7 +158,13 @@ public abstract class VisionModel : IDisposable
             var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (stride, stride), (padding, padding), groups: groups);
             if (!relu) return y;
             using (y) return y.relu();
-        }, op, new Geometry(kernel, stride, padding));
+        }, op, new Geometry(kernel, stride, padding),
+        groups != 1 ? null : new UnitRule.Compute((xs, units) =>
+        {
+            var y = UnitRule.SelectedConv2d(xs[0], Current(w), b is null ? null : Current(b), units, (stride, stride), (padding, padding));
+            if (!relu) return y;
+            using (y) return y.relu();
+        }), outChannels);
     }
 
     protected string Linear(string name, string input, int inFeatures, int outFeatures, bool relu = false, bool op = false)
@@ -148,31 +177,51 @@ public abstract class VisionModel : IDisposable
             var y = F.linear(flat, Current(w), Current(b));
             if (!relu) return y;
             using (y) return y.relu();
-        }, op, Geometry.Global);
+        }, op, Geometry.Global, new UnitRule.Compute((xs, units) =>
+        {
+            // Row units[i] of the weights for image i: one dot product per image.
+            using var flat = xs[0].flatten(1);
+            using var rows = Current(w).index_select(0, units);
+            using var products = flat * rows;
+            using var dots = products.sum([1], keepdim: true);
+            using var bias = Current(b).index_select(0, units);
+            using var biasColumn = bias.reshape(units.size(0), 1);
+            var y = dots + biasColumn;
+            if (!relu) return y;
+            using (y) return y.relu();
+        }), outFeatures);
     }
 
     protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false) =>
-        Graph.Add(name, input, x => F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), geometry: new Geometry(kernel, stride, padding));
+        PerChannel(name, input, x => F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), new Geometry(kernel, stride, padding));
 
     protected string AvgPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false, bool countIncludePad = true) =>
-        Graph.Add(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad), geometry: new Geometry(kernel, stride, padding));
+        PerChannel(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad), new Geometry(kernel, stride, padding));
 
     /// <summary>Averages to a fixed grid (torchvision's AdaptiveAvgPool2d): the identity when
     /// the input already has that size.</summary>
     protected string AdaptiveAvgPool(string name, string input, int height, int width) =>
-        Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (height, width)), geometry: Geometry.Global);
+        PerChannel(name, input, x => F.adaptive_avg_pool2d(x, (height, width)), Geometry.Global);
 
     protected string GlobalAvgPool(string name, string input) =>
-        Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)), geometry: Geometry.Global);
+        PerChannel(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)), Geometry.Global);
 
     protected string Lrn(string name, string input, int size, double alpha, double beta, double k) =>
-        Graph.Add(name, input, x => F.local_response_norm(x, size, alpha, beta, k));
+        Graph.Add(name, input, x => F.local_response_norm(x, size, alpha, beta, k), channels: Graph.ChannelsOf(input));
 
-    protected string Relu(string name, string input, bool op = false) => Graph.Add(name, input, x => x.relu(), op);
+    protected string Relu(string name, string input, bool op = false) => PerChannel(name, input, x => x.relu(), op: op);
 
-    protected string Concat(string name, string[] inputs, bool op = false) => Graph.Add(name, inputs, xs => torch.cat(xs, 1), op);
+    protected string Concat(string name, string[] inputs, bool op = false) =>
+        Graph.Add(name, inputs, xs => torch.cat(xs, 1), op, units: new UnitRule.Concat(),
+            channels: inputs.All(i => Graph.ChannelsOf(i) is not null) ? inputs.Sum(i => Graph.ChannelsOf(i)!.Value) : null);
 
-    protected string Sum(string name, string a, string b, bool op = false) => Graph.Add(name, [a, b], xs => xs[0] + xs[1], op);
+    protected string Sum(string name, string a, string b, bool op = false) =>
+        Graph.Add(name, [a, b], xs => xs[0] + xs[1], op, units: new UnitRule.Sum(), channels: Graph.ChannelsOf(a));
+
+    /// <summary>A node whose output channel c depends only on input channel c (pooling,
+    /// padding, activations): a unit of it needs only that channel of its input.</summary>
+    protected string PerChannel(string name, string input, Func<Tensor, Tensor> compute, Geometry? geometry = null, bool op = false) =>
+        Graph.Add(name, input, compute, op, geometry, new UnitRule.PerChannel((x, _) => compute(x)), Graph.ChannelsOf(input));
 
     protected string BatchNorm(string name, string input, int channels, double eps = 1e-5, bool scale = true, bool relu = false, bool op = false)
     {
@@ -185,7 +234,12 @@ public abstract class VisionModel : IDisposable
             var y = F.batch_norm(x, Current(mean), Current(variance), gamma is null ? null : Current(gamma), Current(beta), eps: eps);
             if (!relu) return y;
             using (y) return y.relu();
-        }, op);
+        }, op, units: new UnitRule.PerChannel((x, units) =>
+        {
+            var y = UnitRule.SelectedBatchNorm(x, units, Current(mean), Current(variance), gamma is null ? null : Current(gamma), Current(beta), eps);
+            if (!relu) return y;
+            using (y) return y.relu();
+        }), channels: channels);
     }
 
     protected string Declare(string name, long[] shape, ParameterStore.ParameterInit init = ParameterStore.ParameterInit.KaimingNormal)

@@ -37,7 +37,6 @@ public static class Renderer
         if (seeds is not null && seeds.Count != batch) throw new ArgumentException($"{seeds.Count} image seeds for a batch of {batch}");
         var rng = new Random(ImageSeeds.Transforms(p.Seed));
         var device = model.Device;
-        var ops = objective.Ops.Select(model.ResolveOp).ToList();
         var trajectory = new float[batch][];
         for (var b = 0; b < batch; b++) trajectory[b] = new float[p.Steps];
         var snapshots = new Dictionary<int, float[]>[batch];
@@ -60,7 +59,7 @@ public static class Renderer
                 adam.zero_grad();
                 var pixels = WithCompanions(image.Image(), companions);
                 var x = p.Transforms ? TransformStack.Apply(TransformStack.Standard, pixels, rng) : pixels;
-                var values = objective.Evaluate(model.Forward(ModelInput(model, x), ops));
+                var values = Values(model, objective, ModelInput(model, x));
                 var loss = -values.sum();
                 loss.backward();
                 adam.step();
@@ -113,8 +112,21 @@ public static class Renderer
     {
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        var values = objective.Evaluate(model.Forward(ModelInput(model, rgb), objective.Ops.Select(model.ResolveOp).ToList()));
+        var values = Values(model, objective, ModelInput(model, rgb));
         return values.data<float>().Select(v => (double)v).ToArray();
+    }
+
+    /// <summary>The objective per batch index on a preprocessed batch. A unit objective (channel,
+    /// neuron) reads one unit per image, so the model computes only those units
+    /// (<see cref="VisionModel.ForwardUnits"/>); any other objective gets its ops whole.</summary>
+    public static Tensor Values(VisionModel model, Objective objective, Tensor input)
+    {
+        if (objective is UnitObjective unit)
+        {
+            using var own = model.ForwardUnits(input, unit.Op, unit.UnitsFor((int)input.size(0)));
+            return unit.EvaluateOwnUnits(own);
+        }
+        return objective.Evaluate(model.Forward(input, objective.Ops.Select(model.ResolveOp).ToList()));
     }
 
     private static float[][] Pixels(FourierImage image)

@@ -41,7 +41,18 @@ public abstract class ZooModel : VisionModel
             }
             if (!relu) return y;
             using (y) return y.relu();
-        }, op, new Geometry(kernel.H, s.H, p.H, KernelW: kernel.W, StrideW: s.W, PaddingW: p.W));
+        }, op, new Geometry(kernel.H, s.H, p.H, KernelW: kernel.W, StrideW: s.W, PaddingW: p.W),
+        groups != 1 ? null : new UnitRule.Compute((xs, units) =>
+        {
+            var y = UnitRule.SelectedConv2d(xs[0], Current(w), b is null ? null : Current(b), units, (s.H, s.W), (p.H, p.W));
+            if (mean is not null)
+            {
+                var convolved = y;
+                using (convolved) y = UnitRule.SelectedBatchNorm(convolved, units, Current(mean), Current(variance!), gamma is null ? null : Current(gamma), Current(beta!), bnEps);
+            }
+            if (!relu) return y;
+            using (y) return y.relu();
+        }), outChannels);
     }
 
     /// <summary>Inference batch norm with explicit parameter names (ReLU optional).</summary>
@@ -56,15 +67,20 @@ public abstract class ZooModel : VisionModel
             var y = F.batch_norm(x, Current(mean), Current(variance), Current(gamma), Current(beta), eps: eps);
             if (!relu) return y;
             using (y) return y.relu();
-        }, op);
+        }, op, units: new UnitRule.PerChannel((x, units) =>
+        {
+            var y = UnitRule.SelectedBatchNorm(x, units, Current(mean), Current(variance), Current(gamma), Current(beta), eps);
+            if (!relu) return y;
+            using (y) return y.relu();
+        }), channels: channels);
     }
 
     /// <summary>Constant padding (left, right, top, bottom); max pools after TensorFlow "SAME"
     /// padding pad with -inf so the padding never wins.</summary>
     protected string Pad(string node, string input, int left, int right, int top, int bottom, double value = 0) =>
-        Graph.Add(node, input, x => F.pad(x, [left, right, top, bottom], value),
+        PerChannel(node, input, x => F.pad(x, [left, right, top, bottom], value),
             // Leading padding shifts where output 0 sits in the input (receptive fields).
-            geometry: new Geometry(1, 1, top, PaddingW: left));
+            new Geometry(1, 1, top, PaddingW: left));
 
     /// <summary>Max pool after TensorFlow-style asymmetric padding (extra row/column at the end).</summary>
     protected string MaxPoolSame(string node, string input, int kernel, int stride, int left, int right, int top, int bottom)

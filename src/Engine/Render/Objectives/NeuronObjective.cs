@@ -6,14 +6,12 @@ namespace Microscope.Engine.Render.Objectives;
 /// (integer division) of the op's output.</summary>
 public sealed class NeuronObjective(string op, IReadOnlyList<int> units) : UnitObjective(op, units)
 {
-    public override Tensor Evaluate(IReadOnlyDictionary<string, Tensor> activations)
+    protected override Tensor PerChannel(Tensor act)
     {
-        var act = activations[Op];
-        if (act.dim() == 2) return PickUnits(act);
+        if (act.dim() == 2) return act.reshape(act.shape); // a new handle: the caller disposes it
         var s = act.shape;
         using var column = act.select(3, s[3] / 2);
-        using var centre = column.select(2, s[2] / 2);
-        return PickUnits(centre);
+        return column.select(2, s[2] / 2);
     }
 
     public override string Describe() => $"neuron({Op}, {string.Join(",", Units)})";

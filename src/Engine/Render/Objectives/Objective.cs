@@ -53,6 +53,32 @@ public abstract class UnitObjective(string op, IReadOnlyList<int> units) : Objec
     public IReadOnlyList<int> Units { get; } = units.Count > 0 ? units : throw new ArgumentException("no unit given");
     public override IReadOnlyCollection<string> Ops => [Op];
 
+    /// <summary>The per-channel value this objective takes from an op's activation: (B, C, ...) →
+    /// (B, C), e.g. the mean over space.</summary>
+    protected abstract Tensor PerChannel(Tensor activation);
+
+    public override Tensor Evaluate(IReadOnlyDictionary<string, Tensor> activations)
+    {
+        using var perChannel = PerChannel(activations[Op]);
+        return PickUnits(perChannel);
+    }
+
+    /// <summary>The same values from the op's activation already restricted to each image's own
+    /// unit ((B, 1, ...), <see cref="Models.VisionModel.ForwardUnits"/>).</summary>
+    public Tensor EvaluateOwnUnits(Tensor ownUnits)
+    {
+        using var perChannel = PerChannel(ownUnits);
+        return perChannel.reshape(perChannel.size(0));
+    }
+
+    /// <summary>One unit per batch index, the single unit repeated when one is given.</summary>
+    public IReadOnlyList<int> UnitsFor(int batch)
+    {
+        if (Units.Count != 1 && Units.Count != batch)
+            throw new ArgumentException($"{Units.Count} units for a batch of {batch}");
+        return Units.Count == batch ? Units : Enumerable.Repeat(Units[0], batch).ToList();
+    }
+
     /// <summary>Picks, for each batch index b, column units[b] of a (B, C) tensor.</summary>
     protected Tensor PickUnits(Tensor perChannel)
     {
