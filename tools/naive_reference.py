@@ -7,7 +7,7 @@ first. It also scores images: the independent model that checks both loops reach
 objective.
 
     /usr/bin/python3 tools/naive_reference.py render WEIGHTS OP --batch 8 --size 128 --steps 16 \
-        [--warmup 2] [--threads 2] [--seed 0] [OUT.f32]
+        [--warmup 2] [--threads 0] [--seed 0] [OUT.f32]
     /usr/bin/python3 tools/naive_reference.py score WEIGHTS OP IMAGES.f32 --batch 8 --size 128
     /usr/bin/python3 tools/naive_reference.py weights OUT.safetensors - [--seed 0]
 
@@ -215,7 +215,8 @@ def score(args):
 
 
 def load(args):
-    torch.set_num_threads(args.threads)
+    if args.threads > 0:  # 0: PyTorch's default, what a plain loop gets
+        torch.set_num_threads(args.threads)
     model = InceptionV1()
     model.load_engine_weights(args.weights)
     return model
@@ -231,7 +232,7 @@ def main():
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=0)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     if args.mode == "weights":

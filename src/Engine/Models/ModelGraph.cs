@@ -36,8 +36,10 @@ public sealed partial class ModelGraph
     /// <param name="Units">How the node computes one chosen channel per image, when it can
     /// (<see cref="UnitRule"/>); null: only the whole output.</param>
     /// <param name="Channels">Its output channels when known at build time (routes a concat's channels).</param>
+    /// <param name="MacsPerOutput">Multiply-adds per output element (convolutions, linear layers),
+    /// for the bench's GFLOP/s; 0 for layers whose cost is memory traffic.</param>
     private sealed record Node(string Name, string[] Inputs, Func<Tensor[], Tensor> Compute, Geometry? Geometry,
-        UnitRule? Units = null, int? Channels = null);
+        UnitRule? Units = null, int? Channels = null, long MacsPerOutput = 0);
 
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal) { [Input] = -1 };
@@ -52,20 +54,39 @@ public sealed partial class ModelGraph
     public static int LastNodesEvaluated => _lastEvaluated;
 
     public string Add(string name, string[] inputs, Func<Tensor[], Tensor> compute, bool isOp = false, Geometry? geometry = null,
-        UnitRule? units = null, int? channels = null)
+        UnitRule? units = null, int? channels = null, long macsPerOutput = 0)
     {
         if (_index.ContainsKey(name)) throw new InvalidOperationException($"node '{name}' defined twice");
         foreach (var i in inputs)
             if (!_index.ContainsKey(i)) throw new InvalidOperationException($"node '{name}' reads '{i}', which is not defined yet");
         _index[name] = _nodes.Count;
-        _nodes.Add(new Node(name, inputs, compute, geometry, units, channels));
+        _nodes.Add(new Node(name, inputs, compute, geometry, units, channels, macsPerOutput));
         if (isOp) _ops.Add(name);
         return name;
     }
 
     public string Add(string name, string input, Func<Tensor, Tensor> compute, bool isOp = false, Geometry? geometry = null,
-        UnitRule? units = null, int? channels = null) =>
-        Add(name, [input], xs => compute(xs[0]), isOp, geometry, units, channels);
+        UnitRule? units = null, int? channels = null, long macsPerOutput = 0) =>
+        Add(name, [input], xs => compute(xs[0]), isOp, geometry, units, channels, macsPerOutput);
+
+    /// <summary>One node's forward in a profiled run: time, output size and multiply-adds.</summary>
+    public sealed record NodeTime(string Node, double Ms, long OutputElements, long Macs);
+
+    [ThreadStatic] private static List<NodeTime>? _profile;
+
+    /// <summary>Records every node's forward time on this thread until disposed (CPU timings:
+    /// on CUDA kernels run asynchronously and the figures are launch times).</summary>
+    public static IDisposable ProfileNodes(List<NodeTime> into)
+    {
+        var previous = _profile;
+        _profile = into;
+        return new Restore(() => _profile = previous);
+    }
+
+    private sealed class Restore(Action restore) : IDisposable
+    {
+        public void Dispose() => restore();
+    }
 
     /// <summary>A node's output channels when known without running it.</summary>
     public int? ChannelsOf(string name) => name == Input ? 3 : _nodes[_index[name]].Channels;
@@ -160,7 +181,14 @@ public sealed partial class ModelGraph
                 var j = _index[node.Inputs[a]];
                 args[a] = j < 0 ? input : values[j]!;
             }
-            values[i] = node.Compute(args);
+            if (_profile is { } profile)
+            {
+                var started = System.Diagnostics.Stopwatch.GetTimestamp();
+                values[i] = node.Compute(args);
+                var elements = values[i]!.numel();
+                profile.Add(new NodeTime(node.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, elements, elements * node.MacsPerOutput));
+            }
+            else values[i] = node.Compute(args);
             if (wanted.Contains(node.Name)) result[node.Name] = values[i]!;
             foreach (var inp in node.Inputs)
             {

@@ -164,7 +164,7 @@ public abstract class VisionModel : IDisposable
             var y = UnitRule.SelectedConv2d(xs[0], Current(w), b is null ? null : Current(b), units, (stride, stride), (padding, padding));
             if (!relu) return y;
             using (y) return y.relu();
-        }), outChannels);
+        }), outChannels, (long)inChannels / groups * kernel * kernel);
     }
 
     protected string Linear(string name, string input, int inFeatures, int outFeatures, bool relu = false, bool op = false)
@@ -189,7 +189,7 @@ public abstract class VisionModel : IDisposable
             var y = dots + biasColumn;
             if (!relu) return y;
             using (y) return y.relu();
-        }), outFeatures);
+        }), outFeatures, inFeatures);
     }
 
     protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false) =>

@@ -57,13 +57,22 @@ public static class Renderer
             using (torch.NewDisposeScope())
             {
                 adam.zero_grad();
+                StepPhases.Begin(device);
                 var pixels = WithCompanions(image.Image(), companions);
+                StepPhases.Mark("parameterisation");
                 var x = p.Transforms ? TransformStack.Apply(TransformStack.Standard, pixels, rng) : pixels;
-                var values = Values(model, objective, ModelInput(model, x));
+                StepPhases.Mark("transforms");
+                var input = ModelInput(model, x);
+                StepPhases.Mark("upsample + preprocessing");
+                var values = Values(model, objective, input);
+                StepPhases.Mark("forward");
                 var loss = -values.sum();
                 loss.backward();
+                StepPhases.Mark("backward");
                 adam.step();
+                StepPhases.Mark("optimiser");
                 var v = values.data<float>();
+                StepPhases.Mark("host copy");
                 for (var b = 0; b < batch; b++) trajectory[b][step - 1] = v[b];
             }
             if (thresholds.Contains(step) && step != p.Steps)

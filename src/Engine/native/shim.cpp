@@ -248,14 +248,61 @@ MS_API int ms_cat(T* tensors, int n, int64_t dim, T* out) {
 
 // ---- neural-network functions -----------------------------------------------------
 
+// A convolution of the image itself (3 channels) whose weights need no gradient: its input
+// gradient as a transposed convolution. oneDNN's backward-data for so few channels is slow on
+// CPU (measured 2x: 51 vs 25 ms for InceptionV1's 7x7 stride-2 conv2d0 at batch 8; for wider
+// inputs the ordinary backward is faster, so only this case takes the path; docs/performance.md).
+struct ImageConv : public torch::autograd::Function<ImageConv> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor b,
+                        std::vector<int64_t> stride, std::vector<int64_t> padding) {
+    ctx->save_for_backward({w});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    ctx->saved_data["height"] = x.size(2);
+    ctx->saved_data["width"] = x.size(3);
+    return torch::conv2d(x, w, b, stride, padding);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    auto w = ctx->get_saved_variables()[0];
+    auto stride = ctx->saved_data["stride"].toIntVector();
+    auto padding = ctx->saved_data["padding"].toIntVector();
+    const auto& g = grads[0];
+    int64_t size[2] = {ctx->saved_data["height"].toInt(), ctx->saved_data["width"].toInt()};
+    std::vector<int64_t> output_padding(2);
+    for (int d = 0; d < 2; d++)
+      output_padding[d] = size[d] - ((g.size(2 + d) - 1) * stride[d] - 2 * padding[d] + w.size(2 + d));
+    auto dx = torch::conv_transpose2d(g, w, {}, stride, padding, output_padding);
+    return {dx, Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
 MS_API int ms_conv2d(T x, T w, T b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups, T* out) {
   BEGIN
-  *out = wrap(torch::conv2d(*x, *w, b ? *b : Tensor(), vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
+  const auto& a = *x;
+  Tensor bias = b ? *b : Tensor();
+  bool image_conv = a.device().is_cpu() && a.scalar_type() == torch::kFloat32 && a.dim() == 4 && a.size(1) <= 4 &&
+                    groups == 1 && dilation[0] == 1 && dilation[1] == 1 && a.requires_grad() && torch::GradMode::is_enabled() &&
+                    !w->requires_grad() && !(bias.defined() && bias.requires_grad());
+  if (image_conv)
+    *out = wrap(ImageConv::apply(a, *w, bias, vec(stride, 2), vec(padding, 2)));
+  else
+    *out = wrap(torch::conv2d(a, *w, bias, vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
   END
 }
 MS_API int ms_linear(T x, T w, T b, T* out) { BEGIN *out = wrap(torch::linear(*x, *w, b ? *b : Tensor())); END }
+// On CPU float32, max pooling runs on oneDNN: libtorch 1.13's own NCHW kernel is scalar
+// (measured 5x slower forward and backward on InceptionV1's pools, docs/performance.md); the
+// two layout conversions are cheap copies and autograd goes through them.
 MS_API int ms_max_pool2d(T x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int ceil_mode, T* out) {
-  BEGIN *out = wrap(torch::max_pool2d(*x, vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0)); END
+  BEGIN
+  const auto& a = *x;
+  bool onednn = at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && a.device().is_cpu() &&
+                a.scalar_type() == torch::kFloat32 && a.dim() == 4;
+  if (onednn)
+    *out = wrap(torch::max_pool2d(a.to_mkldnn(), vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0).to_dense());
+  else
+    *out = wrap(torch::max_pool2d(a, vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0));
+  END
 }
 MS_API int ms_avg_pool2d(T x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int ceil_mode, int count_include_pad, T* out) {
   BEGIN *out = wrap(torch::avg_pool2d(*x, vec(kernel, 2), vec(stride, 2), vec(padding, 2), ceil_mode != 0, count_include_pad != 0)); END
@@ -267,10 +314,25 @@ MS_API int ms_batch_norm(T x, T w, T b, T mean, T var, int training, double mome
                                 training != 0, momentum, eps, false));
   END
 }
+// Across-channel LRN as torch.nn.functional.local_response_norm defines it
+// (x / (k + alpha * mean of x^2 over `size` channels centred on c)^beta), with the window sums
+// taken from one cumulative sum over channels instead of an avg_pool3d: the same values up to
+// float rounding, and forward plus backward cost a fraction (docs/performance.md).
 MS_API int ms_local_response_norm(T x, int64_t size, double alpha, double beta, double k, T* out) {
   BEGIN
-  namespace F = torch::nn::functional;
-  *out = wrap(F::local_response_norm(*x, F::LocalResponseNormFuncOptions(size).alpha(alpha).beta(beta).k(k)));
+  const auto& a = *x;
+  if (a.dim() != 4) {
+    namespace F = torch::nn::functional;
+    *out = wrap(F::local_response_norm(a, F::LocalResponseNormFuncOptions(size).alpha(alpha).beta(beta).k(k)));
+  } else {
+    auto channels = a.size(1);
+    // One extra leading zero channel: window c is then sums[c + size] - sums[c].
+    auto squares = torch::constant_pad_nd(a * a, {0, 0, 0, 0, size / 2 + 1, (size - 1) / 2});
+    auto sums = squares.cumsum(1);
+    auto window = sums.narrow(1, size, channels) - sums.narrow(1, 0, channels);
+    auto denominator = window * (alpha / size) + k;
+    *out = wrap(beta == 0.5 ? a * denominator.rsqrt() : a * denominator.pow(-beta));
+  }
   END
 }
 MS_API int ms_pad_constant(T x, const int64_t* pads, int n, double value, T* out) { BEGIN *out = wrap(torch::constant_pad_nd(*x, vec(pads, n), value)); END }

@@ -52,7 +52,7 @@ public abstract class ZooModel : VisionModel
             }
             if (!relu) return y;
             using (y) return y.relu();
-        }), outChannels);
+        }), outChannels, (long)inChannels / groups * kernel.H * kernel.W);
     }
 
     /// <summary>Inference batch norm with explicit parameter names (ReLU optional).</summary>
@@ -85,6 +85,10 @@ public abstract class ZooModel : VisionModel
     /// <summary>Max pool after TensorFlow-style asymmetric padding (extra row/column at the end).</summary>
     protected string MaxPoolSame(string node, string input, int kernel, int stride, int left, int right, int top, int bottom)
     {
+        // One extra -inf row and column at the end is what ceil_mode does for a 3x3 stride-2 pool
+        // (same output size, same windows, the last one clipped at the edge), without copying
+        // the whole activation into a padded buffer first.
+        if ((kernel, stride, left, right, top, bottom) == (3, 2, 0, 1, 0, 1)) return MaxPool(node, input, kernel, stride, ceil: true);
         var padded = Pad(node + "_pad", input, left, right, top, bottom, double.NegativeInfinity);
         return MaxPool(node, padded, kernel, stride);
     }
