@@ -21,7 +21,7 @@ public static class BenchCommand
     public sealed record SweepOp(string Op, int Units, double MsPerStep, double Hours);
     public sealed record SweepEstimate(int Batch, int Size, int Steps, int Units, double Hours, double UnitsPerHour, IReadOnlyList<SweepOp> Ops);
     public sealed record NaiveComparison(string Op, int Batch, int Size, int NaiveThreads, double NaiveMsPerStep, double MsPerStep, double SpeedUp,
-        int ObjectiveSteps, double NaiveObjective, double Objective);
+        int ObjectiveSteps, double NaiveObjective, double Objective, double ObjectiveByEngine);
     public sealed record BenchReport(string Model, string Device, int Threads, int Steps, int Rounds, IReadOnlyList<StepTiming> RenderSteps,
         IReadOnlyList<TruncationTiming> Truncation, IReadOnlyList<PruningTiming>? Pruning, SweepEstimate? Sweep, IReadOnlyList<NaiveComparison>? Naive,
         IReadOnlyList<StepProfile.Report>? Profiles);
@@ -65,7 +65,13 @@ public static class BenchCommand
                 if (naiveWeights is null)
                 {
                     naiveWeights = Path.Combine(Path.GetTempPath(), "microscope-bench-inceptionv1-seed0.safetensors");
-                    if (!File.Exists(naiveWeights)) reference.WriteWeights(naiveWeights, 0);
+                    if (!File.Exists(naiveWeights))
+                    {
+                        // Written beside and moved, so a concurrent bench never reads half a file.
+                        var partial = naiveWeights + $".{Environment.ProcessId}.partial";
+                        reference.WriteWeights(partial, 0);
+                        File.Move(partial, naiveWeights, overwrite: true);
+                    }
                 }
             }
             using var model = naiveWeights is null ? models.Load(r) : ModelZoo.Load("inceptionv1", new WeightsSource.File(naiveWeights), Engine.Torch.Device.Resolve(r.GetValue(models.Device)));
@@ -217,7 +223,10 @@ public static class BenchCommand
             var ourScore = reference.Score(weights, op, ourImages, batch, size).Average();
             var n = StepTimer.Median(naiveMs);
             var o = StepTimer.Median(ours);
-            return new NaiveComparison(op, batch, size, reference.LastThreads, n, o, n / o, objectiveSteps, naiveScore, ourScore);
+            // Our images scored by our engine: equal to the reference's score of them when the two
+            // implementations compute the same network.
+            var byEngine = rendered.Images.Average(i => i.ObjectiveEnd);
+            return new NaiveComparison(op, batch, size, reference.LastThreads, n, o, n / o, objectiveSteps, naiveScore, ourScore, byEngine);
         }
         finally
         {

@@ -248,45 +248,9 @@ MS_API int ms_cat(T* tensors, int n, int64_t dim, T* out) {
 
 // ---- neural-network functions -----------------------------------------------------
 
-// A convolution of the image itself (3 channels) whose weights need no gradient: its input
-// gradient as a transposed convolution. oneDNN's backward-data for so few channels is slow on
-// CPU (measured 2x: 51 vs 25 ms for InceptionV1's 7x7 stride-2 conv2d0 at batch 8; for wider
-// inputs the ordinary backward is faster, so only this case takes the path; docs/performance.md).
-struct ImageConv : public torch::autograd::Function<ImageConv> {
-  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor b,
-                        std::vector<int64_t> stride, std::vector<int64_t> padding) {
-    ctx->save_for_backward({w});
-    ctx->saved_data["stride"] = stride;
-    ctx->saved_data["padding"] = padding;
-    ctx->saved_data["height"] = x.size(2);
-    ctx->saved_data["width"] = x.size(3);
-    return torch::conv2d(x, w, b, stride, padding);
-  }
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
-    auto w = ctx->get_saved_variables()[0];
-    auto stride = ctx->saved_data["stride"].toIntVector();
-    auto padding = ctx->saved_data["padding"].toIntVector();
-    const auto& g = grads[0];
-    int64_t size[2] = {ctx->saved_data["height"].toInt(), ctx->saved_data["width"].toInt()};
-    std::vector<int64_t> output_padding(2);
-    for (int d = 0; d < 2; d++)
-      output_padding[d] = size[d] - ((g.size(2 + d) - 1) * stride[d] - 2 * padding[d] + w.size(2 + d));
-    auto dx = torch::conv_transpose2d(g, w, {}, stride, padding, output_padding);
-    return {dx, Tensor(), Tensor(), Tensor(), Tensor()};
-  }
-};
-
 MS_API int ms_conv2d(T x, T w, T b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups, T* out) {
   BEGIN
-  const auto& a = *x;
-  Tensor bias = b ? *b : Tensor();
-  bool image_conv = a.device().is_cpu() && a.scalar_type() == torch::kFloat32 && a.dim() == 4 && a.size(1) <= 4 &&
-                    groups == 1 && dilation[0] == 1 && dilation[1] == 1 && a.requires_grad() && torch::GradMode::is_enabled() &&
-                    !w->requires_grad() && !(bias.defined() && bias.requires_grad());
-  if (image_conv)
-    *out = wrap(ImageConv::apply(a, *w, bias, vec(stride, 2), vec(padding, 2)));
-  else
-    *out = wrap(torch::conv2d(a, *w, bias, vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
+  *out = wrap(torch::conv2d(*x, *w, b ? *b : Tensor(), vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
   END
 }
 MS_API int ms_linear(T x, T w, T b, T* out) { BEGIN *out = wrap(torch::linear(*x, *w, b ? *b : Tensor())); END }
@@ -314,24 +278,84 @@ MS_API int ms_batch_norm(T x, T w, T b, T mean, T var, int training, double mome
                                 training != 0, momentum, eps, false));
   END
 }
-// Across-channel LRN as torch.nn.functional.local_response_norm defines it
-// (x / (k + alpha * mean of x^2 over `size` channels centred on c)^beta), with the window sums
-// taken from one cumulative sum over channels instead of an avg_pool3d: the same values up to
-// float rounding, and forward plus backward cost a fraction (docs/performance.md).
+// Sums of src over the channel window [c - before, c + after] for every channel c of an
+// (N, C, plane) tensor: one running sum per position, kept in double, so each sum costs an
+// add and a subtract whatever the window (the work of LRN, forward and backward).
+template <typename scalar_t>
+void channel_window_sums(const scalar_t* src, scalar_t* dst, int64_t n, int64_t channels, int64_t plane,
+                         int64_t before, int64_t after) {
+  constexpr int64_t block = 1024;
+  const int64_t blocks = (plane + block - 1) / block;
+  at::parallel_for(0, n * blocks, 1, [&](int64_t begin, int64_t end) {
+    std::vector<double> acc(block);
+    for (int64_t task = begin; task < end; task++) {
+      const int64_t image = task / blocks, p0 = (task % blocks) * block, len = std::min(block, plane - p0);
+      const scalar_t* s = src + image * channels * plane + p0;
+      scalar_t* d = dst + image * channels * plane + p0;
+      std::fill(acc.begin(), acc.begin() + len, 0.0);
+      for (int64_t j = 0; j < std::min(after, channels); j++)
+        for (int64_t i = 0; i < len; i++) acc[i] += s[j * plane + i];
+      for (int64_t c = 0; c < channels; c++) {
+        const int64_t add = c + after, drop = c - before - 1;
+        if (add < channels)
+          for (int64_t i = 0; i < len; i++) acc[i] += s[add * plane + i];
+        if (drop >= 0)
+          for (int64_t i = 0; i < len; i++) acc[i] -= s[drop * plane + i];
+        for (int64_t i = 0; i < len; i++) d[c * plane + i] = static_cast<scalar_t>(acc[i]);
+      }
+    }
+  });
+}
+
+Tensor channel_window_sums(const Tensor& x, int64_t before, int64_t after) {
+  auto src = x.contiguous();
+  auto dst = torch::empty_like(src);
+  AT_DISPATCH_FLOATING_TYPES(src.scalar_type(), "channel_window_sums", [&] {
+    channel_window_sums<scalar_t>(src.data_ptr<scalar_t>(), dst.data_ptr<scalar_t>(), src.size(0), src.size(1),
+                                  src.numel() / std::max<int64_t>(1, src.size(0) * src.size(1)), before, after);
+  });
+  return dst;
+}
+
+// Across-channel LRN as torch.nn.functional.local_response_norm defines it:
+// y = x / (k + alpha/size * sum of x^2 over channels [c - size/2, c + (size-1)/2])^beta, with a
+// hand-written backward (dx = g d^-beta - 2 alpha beta/size * x * window sums of g x d^(-beta-1)
+// over the mirrored window). libtorch's avg_pool3d formulation costs several times more
+// forward and backward on InceptionV1's LRNs (docs/performance.md).
+struct LocalResponseNorm : public torch::autograd::Function<LocalResponseNorm> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, int64_t size, double alpha, double beta, double k) {
+    auto input = x.contiguous();
+    auto denominator = channel_window_sums(input * input, size / 2, (size - 1) / 2).mul_(alpha / size).add_(k);
+    ctx->save_for_backward({input, denominator});
+    ctx->saved_data["size"] = size;
+    ctx->saved_data["alpha"] = alpha;
+    ctx->saved_data["beta"] = beta;
+    return input * denominator.pow(-beta);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& denominator = saved[1];
+    auto size = ctx->saved_data["size"].toInt();
+    auto alpha = ctx->saved_data["alpha"].toDouble();
+    auto beta = ctx->saved_data["beta"].toDouble();
+    auto g = grads[0].contiguous();
+    auto scale = denominator.pow(-beta);
+    auto t = g * x * scale / denominator;
+    auto sums = channel_window_sums(t, (size - 1) / 2, size / 2);
+    auto dx = g * scale - x * sums * (2 * alpha * beta / size);
+    return {dx, Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
 MS_API int ms_local_response_norm(T x, int64_t size, double alpha, double beta, double k, T* out) {
   BEGIN
   const auto& a = *x;
-  if (a.dim() != 4) {
+  if (a.dim() == 4 && a.device().is_cpu()) {
+    *out = wrap(LocalResponseNorm::apply(a, size, alpha, beta, k));
+  } else {
     namespace F = torch::nn::functional;
     *out = wrap(F::local_response_norm(a, F::LocalResponseNormFuncOptions(size).alpha(alpha).beta(beta).k(k)));
-  } else {
-    auto channels = a.size(1);
-    // One extra leading zero channel: window c is then sums[c + size] - sums[c].
-    auto squares = torch::constant_pad_nd(a * a, {0, 0, 0, 0, size / 2 + 1, (size - 1) / 2});
-    auto sums = squares.cumsum(1);
-    auto window = sums.narrow(1, size, channels) - sums.narrow(1, 0, channels);
-    auto denominator = window * (alpha / size) + k;
-    *out = wrap(beta == 0.5 ? a * denominator.rsqrt() : a * denominator.pow(-beta));
   }
   END
 }

@@ -71,6 +71,33 @@ public class UnitPruningTests
         }
     }
 
+    /// <summary>Image i's value and input gradient depend on its own unit only, not on the other
+    /// units of the batch (what makes a unit render the same pixels alone or packed).</summary>
+    [Theory]
+    [InlineData("demo", "conv3", 32)]
+    [InlineData("inceptionv1", "mixed4a", 64)]
+    public void An_images_unit_does_not_depend_on_the_rest_of_the_batch(string slug, string op, int size)
+    {
+        using var model = slug == "demo" ? ModelZoo.Load("demo", new WeightsSource.Shipped(), Device.CPU) : Random(slug);
+        using var scope = torch.NewDisposeScope();
+        var images = torch.randn([4, 3, size, size], new System.Random(6));
+        (float[] Value, float[] Gradient) Run(Tensor x, int[] units, int index)
+        {
+            var input = x.clone().requires_grad_();
+            var own = model.ForwardUnits(input, op, units);
+            own.mean([1, 2, 3]).sum().backward();
+            var value = own.mean([1, 2, 3]).data<float>()[index];
+            var gradient = input.grad!.data<float>();
+            var per = gradient.Length / units.Length;
+            return ([value], gradient.AsSpan(index * per, per).ToArray());
+        }
+        var packed = Run(images, [4, 17, 9, 30], 2);
+        using var third = images.narrow(0, 2, 1);
+        var alone = Run(third, [9], 0);
+        AssertClose(alone.Value, packed.Value, "value");
+        AssertClose(alone.Gradient, packed.Gradient, "gradient");
+    }
+
     [Fact]
     public void A_unit_outside_the_op_is_refused_by_name()
     {
