@@ -1,4 +1,5 @@
 using Microscope.Engine.Torch;
+using Microscope.Engine.Circuits;
 using F = Microscope.Engine.Torch.torch.nn.functional;
 
 namespace Microscope.Engine.Models;
@@ -68,6 +69,11 @@ public abstract class VisionModel : IDisposable
 
     public Tensor Forward(Tensor input, string op) => Forward(input, [op]).Values.Single();
 
+    /// <summary>Runs the model from given values of some ops (the circuits' weights start at
+    /// an op); <paramref name="input"/> is needed only when a path to the targets bypasses them.</summary>
+    public IReadOnlyDictionary<string, Tensor> ForwardFrom(IReadOnlyDictionary<string, Tensor> given, IReadOnlyCollection<string> ops, Tensor? input = null) =>
+        Graph.Run(input, ops.Select(ResolveOp).ToList(), given.ToDictionary(g => ResolveOp(g.Key), g => g.Value));
+
     /// <summary>Canonical op name for a name or one of Microscope's aliases (name + "_0",
     /// flattened TensorFlow names); unknown names fail with near matches.</summary>
     public string ResolveOp(string nameOrAlias)
@@ -134,7 +140,7 @@ public abstract class VisionModel : IDisposable
         {
             var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (stride, stride), (padding, padding), groups: groups);
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }, op, new Geometry(kernel, stride, padding));
     }
 
@@ -147,12 +153,12 @@ public abstract class VisionModel : IDisposable
             using var flat = x.flatten(1);
             var y = F.linear(flat, Current(w), Current(b));
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }, op, Geometry.Global);
     }
 
     protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false) =>
-        Graph.Add(name, input, x => F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), geometry: new Geometry(kernel, stride, padding));
+        Graph.Add(name, input, x => LinearPath.MaxPool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), geometry: new Geometry(kernel, stride, padding));
 
     protected string AvgPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false, bool countIncludePad = true) =>
         Graph.Add(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad), geometry: new Geometry(kernel, stride, padding));
@@ -166,9 +172,9 @@ public abstract class VisionModel : IDisposable
         Graph.Add(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)), geometry: Geometry.Global);
 
     protected string Lrn(string name, string input, int size, double alpha, double beta, double k) =>
-        Graph.Add(name, input, x => F.local_response_norm(x, size, alpha, beta, k));
+        Graph.Add(name, input, x => LinearPath.LocalResponseNorm(x, size, alpha, beta, k));
 
-    protected string Relu(string name, string input, bool op = false) => Graph.Add(name, input, x => x.relu(), op);
+    protected string Relu(string name, string input, bool op = false) => Graph.Add(name, input, LinearPath.Relu, op);
 
     protected string Concat(string name, string[] inputs, bool op = false) => Graph.Add(name, inputs, xs => torch.cat(xs, 1), op);
 
@@ -184,7 +190,7 @@ public abstract class VisionModel : IDisposable
         {
             var y = F.batch_norm(x, Current(mean), Current(variance), gamma is null ? null : Current(gamma), Current(beta), eps: eps);
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }, op);
     }
 
