@@ -5,6 +5,7 @@ using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microscope.Viewer.Actions;
 using Microscope.Viewer.Catalogue;
+using Microscope.Viewer.Circuits;
 using Microscope.Viewer.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -47,6 +48,7 @@ public static class ViewerHost
         builder.Services.AddDbContext<FarmDb>(o => CoordinatorHost.Configure(o, database));
         builder.Services.AddObjectStore(storage);
         builder.Services.AddScoped<CatalogueReader>();
+        builder.Services.AddCircuits(configuration);
         builder.Services.AddSingleton(new AccessTokens(options.OperatorTokens, options.ResearcherTokens));
         builder.Services.AddHttpClient<CoordinatorClient>(c =>
         {
