@@ -6,6 +6,7 @@ using Microscope.Farm.Storage;
 using Microscope.Viewer.Actions;
 using Microscope.Viewer.Catalogue;
 using Microscope.Viewer.Circuits;
+using Microscope.Viewer.Claims;
 using Microscope.Viewer.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -49,6 +50,7 @@ public static class ViewerHost
         builder.Services.AddObjectStore(storage);
         builder.Services.AddScoped<CatalogueReader>();
         builder.Services.AddCircuits(configuration);
+        builder.Services.AddClaims();
         builder.Services.AddSingleton(new AccessTokens(options.OperatorTokens, options.ResearcherTokens));
         builder.Services.AddHttpClient<CoordinatorClient>(c =>
         {

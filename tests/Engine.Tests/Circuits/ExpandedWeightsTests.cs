@@ -76,3 +76,36 @@ public class ExpandedWeightsTests
         Assert.NotEqual(normal, linearised);
     }
 }
+
+public class ResNetExpandedWeightsTests
+{
+    [Fact]
+    public void Expanded_weights_across_a_residual_block_of_resnet18_equal_finite_differences()
+    {
+        // ReLU283 from ReLU269: two 3x3 convolutions with batch norm plus the identity shortcut.
+        using var model = ModelZoo.Load("resnet18", new WeightsSource.Shipped(), Device.CPU);
+        const int size = 9;
+        var table = ExpandedWeights.Compute(model, "ReLU283", "ReLU269", (size, size), batch: 64);
+        Assert.Equal((64, 64, 5, 5, 2, 2), (table.Units, table.FromUnits, table.KernelHeight, table.KernelWidth, table.OriginY, table.OriginX));
+        // The shortcut: a unit's own channel at the centre carries the identity on top of the convolutions.
+        var rng = new Random(2);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        using var linear = LinearPath.Enter();
+        var a0 = torch.randn([1, 64, size, size], rng).data<float>();
+        float[] Block(float[] a) => model.ForwardFrom(new Dictionary<string, Tensor> { ["ReLU269"] = torch.tensor(a, [1, 64, size, size]) }, ["ReLU283"])["ReLU283"].data<float>();
+        const int centre = (size / 2) * size + size / 2;
+        for (var trial = 0; trial < 20; trial++)
+        {
+            int unit = rng.Next(64), from = trial < 5 ? unit : rng.Next(64), y = trial < 5 ? 2 : rng.Next(5), x = trial < 5 ? 2 : rng.Next(5);
+            var plus = (float[])a0.Clone();
+            var minus = (float[])a0.Clone();
+            var at = (from * size + 2 + y) * size + 2 + x;
+            plus[at] += 1;
+            minus[at] -= 1;
+            var numeric = (Block(plus)[unit * size * size + centre] - Block(minus)[unit * size * size + centre]) / 2;
+            var expanded = table.Kernel(unit, from)[y * 5 + x];
+            Assert.True(Math.Abs(numeric - expanded) <= 1e-3 + 1e-3 * Math.Abs(expanded), $"unit {unit} from {from} at ({y},{x}): numeric {numeric}, expanded {expanded}");
+        }
+    }
+}
