@@ -4,7 +4,6 @@ using Microscope.Viewer.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microscope.Viewer.Circuits;
@@ -16,9 +15,11 @@ public static class CircuitEndpoints
     private const int MaxTop = 50;
     private const int CircuitInputs = 4, CircuitInputsOfInputs = 3;
 
-    public static void AddCircuits(this IServiceCollection services, IConfiguration configuration)
+    /// <summary>The weight tables' service; it loads models with <paramref name="weights"/> (the
+    /// workers' Models section).</summary>
+    public static void AddCircuits(this IServiceCollection services, ModelWeightsOptions weights)
     {
-        services.AddSingleton(FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section));
+        services.AddSingleton(weights);
         services.AddSingleton<CircuitWeights>();
     }
 
