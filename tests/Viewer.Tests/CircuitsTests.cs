@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Microscope.Engine.Circuits;
@@ -55,6 +56,24 @@ public sealed class CircuitsTests(ViewerFarm farm, ChromiumBrowser chromium)
 
         // Computed once, then stored for every later read.
         Assert.NotNull(await farm.Store.GetAsync(CircuitWeights.Key("demo", farm.DemoVersion, "conv3", "conv2")));
+    }
+
+    [Fact]
+    public async Task Connections_into_a_linear_layer_span_the_whole_map()
+    {
+        // logits = linear(global average pool(relu(conv5))): each conv5 unit reaches a logit
+        // through all 8x8 positions, each with 1/64 of the linear weight.
+        var c = (await farm.Http.GetFromJsonAsync<UnitConnections>("/api/models/demo/conv5/0/connections?top=50", ViewerFarm.Web))!;
+        var logits = Assert.Single(c.Outputs);
+        Assert.Equal(("logits", 8, 8), (logits.Op, logits.KernelHeight, logits.KernelWidth));
+        using var model = ModelZoo.Load("demo", new WeightsSource.Shipped(), Device.CPU);
+        var w = model.Parameters["logits.weight"].data<float>();
+        foreach (var u in logits.Positive.Concat(logits.Negative))
+        {
+            Assert.Equal(w[u.Unit * 64 + 0], u.Weight, 1e-5);
+            Assert.All(u.Kernel.SelectMany(r => r), v => Assert.Equal(w[u.Unit * 64 + 0] / 64, v, 1e-6));
+        }
+        Assert.Equal(w.Where((_, i) => i % 64 == 0).Count(v => v != 0), logits.Positive.Count + logits.Negative.Count);
     }
 
     [Theory]
