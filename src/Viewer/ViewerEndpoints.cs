@@ -8,6 +8,8 @@ using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microscope.Viewer.Actions;
 using Microscope.Viewer.Catalogue;
+using Microscope.Viewer.Circuits;
+using Microscope.Viewer.Claims;
 using Microscope.Viewer.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -41,13 +43,13 @@ public static class ViewerEndpoints
 
         // One route for op and unit pages: an op's name may hold slashes (SplitPath).
         app.MapGet("/models/{model}/{**path}", async (string model, string path, string? v, string? technique, CatalogueReader catalogue,
-            AccessTokens tokens, IObjectStore store, CancellationToken cancel) =>
+            AccessTokens tokens, IObjectStore store, CircuitWeights circuits, ClaimStore claims, CancellationToken cancel) =>
         {
             var (found, missing) = await ResolveAsync(catalogue, model, path, v, cancel);
             if (found is null) return missing!;
             return found.Unit is null
                 ? await OpPageAsync(found, v, technique, catalogue, cancel)
-                : await UnitPageAsync(found, v, catalogue, tokens, store, cancel);
+                : await UnitPageAsync(found, v, catalogue, tokens, store, circuits, claims, cancel);
         });
 
         app.MapGet("/search", async (string? q, string? m, CatalogueReader catalogue, CancellationToken cancel) =>
@@ -134,6 +136,8 @@ public static class ViewerEndpoints
             return Results.Bytes(data, ObjectKeyRules.ContentType(key));
         });
 
+        CircuitEndpoints.Map(app);
+        ClaimEndpoints.Map(app);
         app.MapGet("/static/viewer.css", (HttpContext http) => Static(http, StaticAssets.Css, "text/css; charset=utf-8"));
         app.MapGet("/static/viewer.js", (HttpContext http) => Static(http, StaticAssets.Js, "text/javascript; charset=utf-8"));
     }
@@ -157,7 +161,7 @@ public static class ViewerEndpoints
         return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel, await catalogue.ParametersAsync(opLevel.Select(r => r.ParamsHash), cancel));
     }
 
-    private static async Task<IResult> UnitPageAsync(Resolved found, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CancellationToken cancel)
+    private static async Task<IResult> UnitPageAsync(Resolved found, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CircuitWeights circuits, ClaimStore claims, CancellationToken cancel)
     {
         var m = found.Model;
         if (found.Op!.Name != found.OpAsWritten) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
@@ -168,7 +172,9 @@ public static class ViewerEndpoints
         var examples = results.FirstOrDefault(r => r.Technique == "dataset_examples") is { } ex
             ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
             : DatasetExamples.None;
-        return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Engine.Lenses.LensRegistry.All.Where(l => !l.OpLevel).Select(l => l.Name).ToList(), tokens.AnyConfigured);
+        var connections = await CircuitEndpoints.SectionAsync(m, found.Op, found.Unit.Value, catalogue, circuits, cancel);
+        var claimed = await ClaimEndpoints.SectionAsync(m.Name, found.Op.Name, found.Unit.Value, claims, cancel);
+        return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Engine.Lenses.LensRegistry.All.Where(l => !l.OpLevel).Select(l => l.Name).ToList(), tokens.AnyConfigured, [connections, claimed]);
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>

@@ -5,6 +5,8 @@ using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microscope.Viewer.Actions;
 using Microscope.Viewer.Catalogue;
+using Microscope.Viewer.Circuits;
+using Microscope.Viewer.Claims;
 using Microscope.Viewer.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -30,6 +32,8 @@ public static class ViewerHost
         var options = FarmConfiguration.Bind<ViewerOptions>(configuration, ViewerOptions.Section);
         var database = FarmConfiguration.Bind<DatabaseOptions>(configuration, DatabaseOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(configuration, StorageOptions.Section);
+        // The weights of zoo models, as the workers': the viewer computes connections with them.
+        var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
@@ -47,6 +51,8 @@ public static class ViewerHost
         builder.Services.AddDbContext<FarmDb>(o => CoordinatorHost.Configure(o, database));
         builder.Services.AddObjectStore(storage);
         builder.Services.AddScoped<CatalogueReader>();
+        builder.Services.AddCircuits(weights);
+        builder.Services.AddClaims();
         builder.Services.AddSingleton(new AccessTokens(options.OperatorTokens, options.ResearcherTokens));
         builder.Services.AddHttpClient<CoordinatorClient>(c =>
         {

@@ -34,7 +34,7 @@ public static class ServiceSettings
     public static readonly Type[] MigrateSections = [typeof(DatabaseOptions)];
     /// <summary>The viewer (src/Viewer, not referenced by this project while it is being built):
     /// its own section is read from ViewerOptions.cs; the farm sections it binds by name.</summary>
-    public static readonly string[] ViewerFarmSections = [nameof(DatabaseOptions), nameof(StorageOptions)];
+    public static readonly string[] ViewerFarmSections = [nameof(DatabaseOptions), nameof(StorageOptions), nameof(ModelWeightsOptions)];
 
     /// <summary>Variables the services read from the process environment directly (not
     /// through IConfiguration), with the services that load the code reading them.</summary>

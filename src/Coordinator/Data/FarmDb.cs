@@ -11,6 +11,8 @@ public sealed class FarmDb(DbContextOptions<FarmDb> options) : DbContext(options
     public DbSet<TupleRow> Tuples => Set<TupleRow>();
     public DbSet<ResultRow> Results => Set<ResultRow>();
     public DbSet<InboxRow> Inbox => Set<InboxRow>();
+    public DbSet<ClaimRow> Claims => Set<ClaimRow>();
+    public DbSet<ClaimUnitRow> ClaimUnits => Set<ClaimUnitRow>();
 
     public bool IsSqlite => Database.ProviderName?.Contains("Sqlite", StringComparison.Ordinal) == true;
 
@@ -28,6 +30,8 @@ public sealed class FarmDb(DbContextOptions<FarmDb> options) : DbContext(options
         b.Entity<PacketRow>().ToTable("packets").HasKey(p => p.Id);
         b.Entity<TupleRow>().ToTable("tuples").HasKey(t => t.Id);
         b.Entity<InboxRow>().ToTable("inbox").HasKey(i => new { i.MessageId, i.Consumer });
+        b.Entity<ClaimRow>().ToTable("claims").HasKey(c => c.Id);
+        b.Entity<ClaimUnitRow>().ToTable("claim_units").HasKey(u => new { u.ClaimId, u.Model, u.Op, u.Unit });
         b.Entity<ResultRow>().ToTable("results").HasKey(r => new { r.Model, r.Version, r.Op, r.Unit, r.Technique, r.ParamsHash });
         foreach (var entity in b.Model.GetEntityTypes())
             foreach (var property in entity.GetProperties())

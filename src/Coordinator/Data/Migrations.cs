@@ -71,6 +71,16 @@ public static class Migrations
         new(4, "models added while running (their files)", """
             ALTER TABLE models ADD COLUMN source_json text NULL;
             """),
+        new(5, "claims: researchers' notes on units", """
+            CREATE TABLE claims (
+                id text PRIMARY KEY, author text NOT NULL, text text NOT NULL,
+                created_at bigint NOT NULL, updated_at bigint NOT NULL);
+            CREATE INDEX claims_created ON claims (created_at);
+            CREATE TABLE claim_units (
+                claim_id text NOT NULL, model text NOT NULL, op text NOT NULL, unit integer NOT NULL,
+                PRIMARY KEY (claim_id, model, op, unit));
+            CREATE INDEX claim_units_unit ON claim_units (model, op, unit);
+            """),
     ];
 
     /// <summary>Applies every migration not yet applied; returns how many ran.</summary>

@@ -138,31 +138,46 @@ public sealed partial class ModelGraph
 
     public bool Contains(string name) => _index.ContainsKey(name);
 
-    /// <summary>Evaluates, in order, the nodes the targets depend on (no others: a branch
-    /// that feeds only later layers is skipped). Returns the targets' outputs (owned by the
-    /// caller or the current dispose scope); intermediates are released as soon as nothing
-    /// later reads them.</summary>
-    public IReadOnlyDictionary<string, Tensor> Run(Tensor input, IReadOnlyCollection<string> targets)
+    /// <summary>Evaluates nodes in order until every target is computed. Returns the targets'
+    /// outputs (owned by the caller or the current dispose scope); intermediates are released
+    /// as soon as nothing later reads them.</summary>
+    public IReadOnlyDictionary<string, Tensor> Run(Tensor input, IReadOnlyCollection<string> targets) => Run(input, targets, null);
+
+    /// <summary>As above, with some nodes' values given instead of computed (the circuits'
+    /// expanded weights start the graph at an op): only nodes the targets need past the given
+    /// ones run, and the input is read only when some path bypasses them. Given tensors stay
+    /// the caller's.</summary>
+    public IReadOnlyDictionary<string, Tensor> Run(Tensor? input, IReadOnlyCollection<string> targets, IReadOnlyDictionary<string, Tensor>? given)
     {
         if (targets.Count == 0) throw new ArgumentException("no target op given");
+        given ??= new Dictionary<string, Tensor>();
         var last = -1;
         foreach (var t in targets)
         {
             if (!_index.TryGetValue(t, out var i) || i < 0) throw new ArgumentException($"unknown node '{t}'");
             last = Math.Max(last, i);
         }
+        foreach (var g in given.Keys)
+            if (!_index.TryGetValue(g, out var i) || i < 0) throw new ArgumentException($"unknown node '{g}'");
+
+        // Which nodes the targets need: walk back from them, stopping at given nodes.
         var needed = new bool[last + 1];
-        var pending = new Stack<string>(targets);
-        while (pending.Count > 0)
+        var stack = new Stack<int>(targets.Select(t => _index[t]));
+        var readsInput = false;
+        while (stack.Count > 0)
         {
-            var j = _index[pending.Pop()];
-            if (j < 0 || needed[j]) continue;
-            needed[j] = true;
-            foreach (var inp in _nodes[j].Inputs) pending.Push(inp);
+            var i = stack.Pop();
+            if (i < 0) { readsInput = true; continue; }
+            if (needed[i]) continue;
+            needed[i] = true;
+            if (given.ContainsKey(_nodes[i].Name)) continue;
+            foreach (var inp in _nodes[i].Inputs) stack.Push(_index[inp]);
         }
+        if (readsInput && input is null) throw new ArgumentException("the targets read the input, but none was given");
+
         var lastUse = new int[_nodes.Count];
         for (var i = 0; i <= last; i++)
-            if (needed[i])
+            if (needed[i] && !given.ContainsKey(_nodes[i].Name))
                 foreach (var inp in _nodes[i].Inputs)
                     if (_index[inp] >= 0) lastUse[_index[inp]] = i;
 
@@ -170,16 +185,22 @@ public sealed partial class ModelGraph
         var values = new Tensor?[last + 1];
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var evaluated = 0;
+        bool Owned(int j) => !wanted.Contains(_nodes[j].Name) && !given.ContainsKey(_nodes[j].Name);
         for (var i = 0; i <= last; i++)
         {
             if (!needed[i]) continue;
-            evaluated++;
             var node = _nodes[i];
+            if (given.TryGetValue(node.Name, out var value))
+            {
+                values[i] = value;
+                if (wanted.Contains(node.Name)) result[node.Name] = value;
+                continue;
+            }
             var args = new Tensor[node.Inputs.Length];
             for (var a = 0; a < args.Length; a++)
             {
                 var j = _index[node.Inputs[a]];
-                args[a] = j < 0 ? input : values[j]!;
+                args[a] = j < 0 ? input! : values[j]!;
             }
             if (_profile is { } profile)
             {
@@ -189,13 +210,14 @@ public sealed partial class ModelGraph
                 profile.Add(new NodeTime(node.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, elements, elements * node.MacsPerOutput));
             }
             else values[i] = node.Compute(args);
+            evaluated++;
             if (wanted.Contains(node.Name)) result[node.Name] = values[i]!;
             foreach (var inp in node.Inputs)
             {
                 var j = _index[inp];
-                if (j >= 0 && lastUse[j] == i && !wanted.Contains(_nodes[j].Name)) values[j]!.Dispose();
+                if (j >= 0 && lastUse[j] == i && Owned(j)) values[j]!.Dispose();
             }
-            if (lastUse[i] == 0 && i != last && !wanted.Contains(node.Name)) values[i]!.Dispose();
+            if (lastUse[i] == 0 && i != last && Owned(i)) values[i]!.Dispose();
         }
         _lastEvaluated = evaluated;
         return result;

@@ -82,6 +82,12 @@ public static class Safetensors
     /// <summary>Writes float32 tensors in name order (so the same weights give the same bytes).</summary>
     public static void Write(string path, IEnumerable<NamedArray> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
+        using var stream = File.Create(path);
+        Write(stream, tensors, metadata);
+    }
+
+    public static void Write(Stream stream, IEnumerable<NamedArray> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    {
         var ordered = tensors.OrderBy(t => t.Name, StringComparer.Ordinal).ToList();
         var header = new JsonObject();
         if (metadata is not null)
@@ -105,7 +111,6 @@ public static class Safetensors
         var headerBytes = JsonSerializer.SerializeToUtf8Bytes(header);
         // The format pads the header with spaces to a multiple of 8 bytes.
         var padded = (headerBytes.Length + 7) / 8 * 8;
-        using var stream = File.Create(path);
         Span<byte> len = stackalloc byte[8];
         BinaryPrimitives.WriteInt64LittleEndian(len, padded);
         stream.Write(len);

@@ -1,4 +1,5 @@
 using Microscope.Engine.Torch;
+using Microscope.Engine.Circuits;
 using F = Microscope.Engine.Torch.torch.nn.functional;
 
 namespace Microscope.Engine.Models;
@@ -91,6 +92,11 @@ public abstract class VisionModel : IDisposable
     /// the bench turns it off to measure what it saves).</summary>
     public bool PruneUnits { get; set; } = true;
 
+    /// <summary>Runs the model from given values of some ops (the circuits' weights start at
+    /// an op); <paramref name="input"/> is needed only when a path to the targets bypasses them.</summary>
+    public IReadOnlyDictionary<string, Tensor> ForwardFrom(IReadOnlyDictionary<string, Tensor> given, IReadOnlyCollection<string> ops, Tensor? input = null) =>
+        Graph.Run(input, ops.Select(ResolveOp).ToList(), given.ToDictionary(g => ResolveOp(g.Key), g => g.Value));
+
     /// <summary>Canonical op name for a name or one of Microscope's aliases (name + "_0",
     /// flattened TensorFlow names); unknown names fail with near matches.</summary>
     public string ResolveOp(string nameOrAlias)
@@ -157,13 +163,13 @@ public abstract class VisionModel : IDisposable
         {
             var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (stride, stride), (padding, padding), groups: groups);
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }, op, new Geometry(kernel, stride, padding),
         groups != 1 ? null : new UnitRule.Compute((xs, units) =>
         {
             var y = UnitRule.SelectedConv2d(xs[0], Current(w), b is null ? null : Current(b), units, (stride, stride), (padding, padding));
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }), outChannels, (long)inChannels / groups * kernel * kernel);
     }
 
@@ -176,7 +182,7 @@ public abstract class VisionModel : IDisposable
             using var flat = x.flatten(1);
             var y = F.linear(flat, Current(w), Current(b));
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }, op, Geometry.Global, new UnitRule.Compute((xs, units) =>
         {
             // Row units[i] of the weights for image i: one dot product per image.
@@ -188,12 +194,12 @@ public abstract class VisionModel : IDisposable
             using var biasColumn = bias.reshape(units.size(0), 1);
             var y = dots + biasColumn;
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }), outFeatures, inFeatures);
     }
 
     protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false) =>
-        PerChannel(name, input, x => F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), new Geometry(kernel, stride, padding));
+        PerChannel(name, input, x => LinearPath.MaxPool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), new Geometry(kernel, stride, padding));
 
     protected string AvgPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false, bool countIncludePad = true) =>
         PerChannel(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad), new Geometry(kernel, stride, padding));
@@ -207,9 +213,9 @@ public abstract class VisionModel : IDisposable
         PerChannel(name, input, x => F.adaptive_avg_pool2d(x, (1, 1)), Geometry.Global);
 
     protected string Lrn(string name, string input, int size, double alpha, double beta, double k) =>
-        Graph.Add(name, input, x => F.local_response_norm(x, size, alpha, beta, k), channels: Graph.ChannelsOf(input));
+        Graph.Add(name, input, x => LinearPath.LocalResponseNorm(x, size, alpha, beta, k), channels: Graph.ChannelsOf(input));
 
-    protected string Relu(string name, string input, bool op = false) => PerChannel(name, input, x => x.relu(), op: op);
+    protected string Relu(string name, string input, bool op = false) => PerChannel(name, input, LinearPath.Relu, op: op);
 
     protected string Concat(string name, string[] inputs, bool op = false) =>
         Graph.Add(name, inputs, xs => torch.cat(xs, 1), op, units: new UnitRule.Concat(),
@@ -233,12 +239,12 @@ public abstract class VisionModel : IDisposable
         {
             var y = F.batch_norm(x, Current(mean), Current(variance), gamma is null ? null : Current(gamma), Current(beta), eps: eps);
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }, op, units: new UnitRule.PerChannel((x, units) =>
         {
             var y = UnitRule.SelectedBatchNorm(x, units, Current(mean), Current(variance), gamma is null ? null : Current(gamma), Current(beta), eps);
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return LinearPath.Relu(y);
         }), channels: channels);
     }
 

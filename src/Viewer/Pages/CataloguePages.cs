@@ -133,7 +133,7 @@ public static class CataloguePages
         $"<li><figure><img loading=\"lazy\" src=\"{E(ObjectUrl(img.Key, img.Revision))}\" alt=\"{E(alt)}\"{(wide ? " class=\"wide\"" : "")} onerror=\"this.closest('li').hidden=true\"><figcaption>{E(caption)}</figcaption></figure></li>";
 
     public static IResult Unit(ModelVersion m, OpInfo op, int unit, IReadOnlyList<ResultRow> results, IReadOnlyDictionary<string, RenderSettings> parameters,
-        DatasetExamples examples, IReadOnlyList<string> renderable, bool writesEnabled)
+        DatasetExamples examples, IReadOnlyList<string> renderable, bool writesEnabled, IReadOnlyList<string>? sections = null)
     {
         var d = m.Descriptor;
         var pin = Pin(m);
@@ -172,6 +172,8 @@ public static class CataloguePages
             }
             s.Append("</section>");
         }
+        // Sections of other views (connections...), already rendered.
+        foreach (var section in sections ?? []) s.Append(section);
         s.Append("<section aria-labelledby=\"new-heading\"><h2 id=\"new-heading\">Re-render</h2><ul id=\"new-results\" class=\"results\" hidden></ul>");
         s.Append(RenderForm(d.Name, m.Version, op.Name, unit, renderable, writesEnabled)).Append("</section>");
         return Page($"{d.Name} {op.Name} {unit}", s.ToString(), contextModel: d.Name,

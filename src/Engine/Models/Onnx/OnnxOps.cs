@@ -1,3 +1,4 @@
+using Microscope.Engine.Circuits;
 using Microscope.Engine.Torch;
 using F = Microscope.Engine.Torch.torch.nn.functional;
 
@@ -30,8 +31,8 @@ internal static class OnnxOps
         {
             "Conv" => Conv(node, inputs),
             "BatchNormalization" => new(xs => F.batch_norm(xs[0], xs[3], xs[4], xs[1], xs[2], eps: node.Float("epsilon", 1e-5f)), [0, 1, 2, 3, 4]),
-            "Relu" => Unary(x => x.relu()),
-            "LeakyRelu" => Unary(x => x.leaky_relu(node.Float("alpha", 0.01f))),
+            "Relu" => Unary(LinearPath.Relu),
+            "LeakyRelu" => Unary(x => LinearPath.LeakyRelu(x, node.Float("alpha", 0.01f))),
             "PRelu" => PRelu(node, inputs),
             "Sigmoid" => Unary(x => x.sigmoid()),
             "Tanh" => Unary(x => x.tanh()),
@@ -42,7 +43,7 @@ internal static class OnnxOps
             "Softmax" or "LogSoftmax" => Softmax(node, inputs),
             "MaxPool" or "AveragePool" => Pool(node, inputs),
             "GlobalAveragePool" => new(xs => xs[0].mean(Spatial(xs[0]), keepdim: true), [0], Geometry.Global),
-            "GlobalMaxPool" => new(xs => xs[0].amax(Spatial(xs[0]), keepdim: true), [0], Geometry.Global),
+            "GlobalMaxPool" => new(xs => LinearPath.Active ? xs[0].mean(Spatial(xs[0]), keepdim: true) : xs[0].amax(Spatial(xs[0]), keepdim: true), [0], Geometry.Global),
             "Add" => Binary((a, b) => a + b),
             "Sub" => Binary((a, b) => a - b),
             "Mul" => Binary((a, b) => a * b),
@@ -63,7 +64,7 @@ internal static class OnnxOps
             "Unsqueeze" => Unsqueeze(node, inputs),
             "Gemm" => Gemm(node, inputs),
             "MatMul" => new(xs => xs[0].matmul(xs[1]), [0, 1], Rank(inputs[0]) == 2 ? Geometry.Global : null),
-            "LRN" => Unary(x => F.local_response_norm(x, node.Int("size", 1), node.Float("alpha", 1e-4f), node.Float("beta", 0.75f), node.Float("bias", 1f))),
+            "LRN" => Unary(x => LinearPath.LocalResponseNorm(x, node.Int("size", 1), node.Float("alpha", 1e-4f), node.Float("beta", 0.75f), node.Float("bias", 1f))),
             "Pad" => Pad(node, inputs),
             "Resize" or "Upsample" => Resize(node, inputs),
             "Slice" => Slice(node, inputs),
@@ -148,7 +149,7 @@ internal static class OnnxOps
         return new(xs =>
         {
             using var slope = xs[1].reshape(-1);
-            return xs[0].prelu(slope);
+            return LinearPath.PRelu(xs[0], slope);
         }, [0, 1]);
     }
 
@@ -164,7 +165,7 @@ internal static class OnnxOps
         // Before opset 11 the bounds are attributes; after, optional constant inputs.
         var min = node.Has("min") ? node.Float("min", float.MinValue) : OptionalConstant(node, inputs, 1, "the minimum")?.Scalar ?? double.NegativeInfinity;
         var max = node.Has("max") ? node.Float("max", float.MaxValue) : OptionalConstant(node, inputs, 2, "the maximum")?.Scalar ?? double.PositiveInfinity;
-        return new(xs => xs[0].clamp(min, max), [0]);
+        return new(xs => LinearPath.Clamp(xs[0], min, max), [0]);
     }
 
     private static OpPlan Softmax(OnnxNode node, OnnxValue?[] inputs)
@@ -204,9 +205,10 @@ internal static class OnnxOps
         if (max)
             return new(xs =>
             {
-                if (native) return F.max_pool2d(xs[0], k, s, (begin[0], begin[1]), ceil);
-                using var padded = F.pad(xs[0], [begin[1], end[1], begin[0], end[0]], double.NegativeInfinity);
-                return F.max_pool2d(padded, k, s, (0, 0), ceil);
+                if (native) return LinearPath.MaxPool2d(xs[0], k, s, (begin[0], begin[1]), ceil);
+                // Linearised, the pool averages: its padding is zero, not -inf.
+                using var padded = F.pad(xs[0], [begin[1], end[1], begin[0], end[0]], LinearPath.Active ? 0 : double.NegativeInfinity);
+                return LinearPath.MaxPool2d(padded, k, s, (0, 0), ceil);
             }, [0], geometry);
         return new(xs =>
         {

@@ -40,7 +40,7 @@ public abstract class ZooModel : VisionModel
                 using (convolved) y = F.batch_norm(convolved, Current(mean), Current(variance!), gamma is null ? null : Current(gamma), Current(beta!), eps: bnEps);
             }
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return Circuits.LinearPath.Relu(y);
         }, op, new Geometry(kernel.H, s.H, p.H, KernelW: kernel.W, StrideW: s.W, PaddingW: p.W),
         groups != 1 ? null : new UnitRule.Compute((xs, units) =>
         {
@@ -51,7 +51,7 @@ public abstract class ZooModel : VisionModel
                 using (convolved) y = UnitRule.SelectedBatchNorm(convolved, units, Current(mean), Current(variance!), gamma is null ? null : Current(gamma), Current(beta!), bnEps);
             }
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return Circuits.LinearPath.Relu(y);
         }), outChannels, (long)inChannels / groups * kernel.H * kernel.W);
     }
 
@@ -66,12 +66,12 @@ public abstract class ZooModel : VisionModel
         {
             var y = F.batch_norm(x, Current(mean), Current(variance), Current(gamma), Current(beta), eps: eps);
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return Circuits.LinearPath.Relu(y);
         }, op, units: new UnitRule.PerChannel((x, units) =>
         {
             var y = UnitRule.SelectedBatchNorm(x, units, Current(mean), Current(variance), Current(gamma), Current(beta), eps);
             if (!relu) return y;
-            using (y) return y.relu();
+            using (y) return Circuits.LinearPath.Relu(y);
         }), channels: channels);
     }
 
