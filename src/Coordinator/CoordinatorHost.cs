@@ -5,10 +5,12 @@ using Microscope.Coordinator.Dispatch;
 using Microscope.Coordinator.Events;
 using Microscope.Coordinator.Metrics;
 using Microscope.Coordinator.Models;
+using Microscope.Coordinator.OpenApi;
 using Microscope.Coordinator.Sweeps;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Messaging;
 using Microscope.Farm.Metrics;
+using Microscope.Farm.OpenApi;
 using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -53,6 +55,7 @@ public static class CoordinatorHost
         builder.Services.AddRoutingCore();
         builder.Services.AddFarmLogging(configuration);
         builder.Services.AddFarmTelemetry(telemetry, "coordinator");
+        builder.Services.AddFarmOpenApi(CoordinatorApiDocs.Title, CoordinatorApiDocs.Description, CoordinatorApiDocs.Summaries);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.TryAddSingleton(weights);
@@ -66,6 +69,7 @@ public static class CoordinatorHost
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", ProblemResponses.ReadyCheck);
         app.MapFarmMetrics(telemetry);
+        app.MapFarmOpenApi(CoordinatorApiDocs.Title);
         FarmApi.Map(app);
         ModelsApi.Map(app);
         return app;
