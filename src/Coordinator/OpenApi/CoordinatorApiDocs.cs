@@ -29,7 +29,7 @@ public static class CoordinatorApiDocs
         ["GET /api/models/{model}"] = "A model's descriptor: ops with units, spatial sizes, edges",
         ["GET /api/models/{model}/{op}"] = "An op and its result counts per technique and parameters",
         ["GET /api/models/{model}/{op}/{unit}"] = "Every result of a unit: technique, parameters hash, objective, image and record",
-        ["GET /api/models/{model}/results"] = "A model's catalogue: every stored result (paged; what `microscope export` reads)",
+        ["GET /api/results"] = "A model version's catalogue: every stored result, in (op, unit, technique, parameters) order (paged; what `microscope export` reads)",
         ["GET /objects/{key}"] = "A stored file (PNG, SVG, JSON) by its object key",
         ["GET /"] = "The status page (HTML)",
     };
