@@ -71,6 +71,7 @@ public static class CoordinatorHost
         app.MapFarmMetrics(telemetry);
         app.MapFarmOpenApi(CoordinatorApiDocs.Title);
         FarmApi.Map(app);
+        ListsApi.Map(app);
         ModelsApi.Map(app);
         return app;
     }
@@ -132,7 +133,7 @@ public static class CoordinatorHost
         return await Migrations.ApplyAsync(db, logger, cancel);
     }
 
-    internal static void EnsureSqliteFolder(DatabaseOptions database)
+    public static void EnsureSqliteFolder(DatabaseOptions database)
     {
         if (database.Provider != DatabaseProvider.Sqlite) return;
         var cs = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(database.ConnectionString);
