@@ -20,5 +20,7 @@ RUN apt-get update \
 COPY --from=build /app /app
 USER 10001
 EXPOSE 5080
+# The same image runs CPU workers (the dev overlay): their Prometheus metrics port.
+EXPOSE 9464
 ENTRYPOINT ["/app/microscope"]
 CMD ["coordinator"]

@@ -34,5 +34,7 @@ COPY --from=build /opt/libtorch/lib /opt/libtorch/lib
 COPY --from=build /app /app
 ENV MICROSCOPE_WORKER__DEVICE=cuda
 USER 10001
+# Prometheus metrics (Telemetry:WorkerMetricsUrl).
+EXPOSE 9464
 ENTRYPOINT ["/app/microscope"]
 CMD ["worker"]

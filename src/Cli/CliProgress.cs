@@ -34,6 +34,40 @@ public static class CliProgress
             });
     }
 
+    /// <summary>A bar whose total is learnt while working (e.g. once files are listed): the work
+    /// reports (done, total) pairs.</summary>
+    public static T Run<T>(string title, Func<IProgress<(int Done, int Total)>, T> work)
+    {
+        if (Console.IsErrorRedirected)
+        {
+            var lastDecile = -1;
+            var started = DateTime.UtcNow;
+            return work(new SyncProgress<(int Done, int Total)>(p =>
+            {
+                var decile = p.Total == 0 ? 10 : p.Done * 10 / p.Total;
+                if (decile == lastDecile) return;
+                lastDecile = decile;
+                Console.Error.WriteLine($"{title}: {p.Done}/{p.Total} ({decile * 10}%), {(DateTime.UtcNow - started).TotalSeconds:F0}s elapsed");
+            }));
+        }
+        return Err.Progress()
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask(title, maxValue: 1);
+                return work(new SyncProgress<(int Done, int Total)>(p =>
+                {
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = p.Done;
+                }));
+            });
+    }
+
+    private sealed class SyncProgress<TValue>(Action<TValue> report) : IProgress<TValue>
+    {
+        public void Report(TValue value) => report(value);
+    }
+
     /// <summary>Reports on the caller's thread (System.Progress would post to the thread pool).</summary>
     private sealed class SyncProgress(Action<int> report) : IProgress<int>
     {

@@ -14,4 +14,6 @@ root.Subcommands.Add(MigrateCommand.Create());
 root.Subcommands.Add(SweepCommand.Create());
 root.Subcommands.Add(SweepsCommand.Create());
 root.Subcommands.Add(ViewerCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(ExportCommand.CreateImport());
 return root.Parse(args).Invoke();

@@ -3,10 +3,14 @@ using Microscope.Coordinator.Api;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Dispatch;
 using Microscope.Coordinator.Events;
+using Microscope.Coordinator.Metrics;
 using Microscope.Coordinator.Models;
+using Microscope.Coordinator.OpenApi;
 using Microscope.Coordinator.Sweeps;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Messaging;
+using Microscope.Farm.Metrics;
+using Microscope.Farm.OpenApi;
 using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microsoft.AspNetCore.Builder;
@@ -37,6 +41,7 @@ public static class CoordinatorHost
         var transport = FarmConfiguration.Bind<TransportOptions>(configuration, TransportOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(configuration, StorageOptions.Section);
         var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
+        var telemetry = FarmConfiguration.Bind<TelemetryOptions>(configuration, TelemetryOptions.Section);
         weights.RegisterSpecs();
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
@@ -49,6 +54,8 @@ public static class CoordinatorHost
             });
         builder.Services.AddRoutingCore();
         builder.Services.AddFarmLogging(configuration);
+        builder.Services.AddFarmTelemetry(telemetry, "coordinator");
+        builder.Services.AddFarmOpenApi(CoordinatorApiDocs.Title, CoordinatorApiDocs.Description, CoordinatorApiDocs.Summaries);
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromSeconds(30));
 
         builder.Services.TryAddSingleton(weights);
@@ -61,7 +68,10 @@ public static class CoordinatorHost
         app.UseRouting();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", ProblemResponses.ReadyCheck);
+        app.MapFarmMetrics(telemetry);
+        app.MapFarmOpenApi(CoordinatorApiDocs.Title);
         FarmApi.Map(app);
+        ListsApi.Map(app);
         ModelsApi.Map(app);
         return app;
     }
@@ -85,13 +95,17 @@ public static class CoordinatorHost
         services.AddHostedService(sp => sp.GetRequiredService<PacketDispatcher>());
         services.AddSingleton<Reaper>();
         services.AddHostedService(sp => sp.GetRequiredService<Reaper>());
+        services.AddHostedService<QueueSampler>();
         services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
     }
+
+    private static readonly DatabaseTimings PostgresTimings = new("postgresql"), SqliteTimings = new("sqlite");
 
     public static void Configure(DbContextOptionsBuilder o, DatabaseOptions database)
     {
         if (database.Provider == DatabaseProvider.Postgres) o.UseNpgsql(database.ConnectionString);
         else o.UseSqlite(database.ConnectionString);
+        o.AddInterceptors(database.Provider == DatabaseProvider.Postgres ? PostgresTimings : SqliteTimings);
     }
 
     public static void AddConsumers(IBusRegistrationConfigurator x)
@@ -119,7 +133,7 @@ public static class CoordinatorHost
         return await Migrations.ApplyAsync(db, logger, cancel);
     }
 
-    internal static void EnsureSqliteFolder(DatabaseOptions database)
+    public static void EnsureSqliteFolder(DatabaseOptions database)
     {
         if (database.Provider != DatabaseProvider.Sqlite) return;
         var cs = new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder(database.ConnectionString);

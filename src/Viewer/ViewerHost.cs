@@ -1,12 +1,14 @@
 using Microscope.Coordinator;
 using Microscope.Coordinator.Data;
 using Microscope.Farm.Hosting;
+using Microscope.Farm.OpenApi;
 using Microscope.Farm.Security;
 using Microscope.Farm.Storage;
 using Microscope.Viewer.Actions;
 using Microscope.Viewer.Catalogue;
 using Microscope.Viewer.Circuits;
 using Microscope.Viewer.Claims;
+using Microscope.Viewer.OpenApi;
 using Microscope.Viewer.Pages;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -59,6 +61,7 @@ public static class ViewerHost
             c.BaseAddress = new Uri(options.Coordinator);
             c.Timeout = TimeSpan.FromSeconds(30);
         });
+        builder.Services.AddFarmOpenApi(ViewerApiDocs.Title, ViewerApiDocs.Description, ViewerApiDocs.Summaries);
         builder.Services.AddHealthChecks().AddCheck<CatalogueHealthCheck>("catalogue", tags: ["ready"]);
 
         var app = builder.Build();
@@ -79,10 +82,11 @@ public static class ViewerHost
         app.UseRouting();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", ProblemResponses.ReadyCheck);
+        app.MapFarmOpenApi(ViewerApiDocs.Title);
         ViewerEndpoints.Map(app);
         // GET only: another method on a known path is 405, on an unknown one 404 (problem details).
         app.MapFallback((HttpContext http) => NotFoundPage.Render(new Catalogue.Missing("page", http.Request.Path.Value ?? "/", null, [("all models", "/")])))
-            .WithMetadata(new HttpMethodMetadata(["GET", "HEAD"]));
+            .WithMetadata(new HttpMethodMetadata(["GET", "HEAD"])).ExcludeFromDescription();
         return app;
     }
 

@@ -1,6 +1,8 @@
+using System.Diagnostics;
 using MassTransit;
 using Microscope.Contracts;
 using Microscope.Farm.Messaging;
+using Microscope.Farm.Metrics;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -82,6 +84,9 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
                 var image = unit.Files.First(f => f.Suffix.EndsWith(".png", StringComparison.Ordinal) || f.Suffix.EndsWith(".svg", StringComparison.Ordinal));
                 var imageKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, image.Suffix);
                 var recordKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, unit.Files.First(f => f.Suffix == ".json").Suffix);
+                var tags = new TagList { { "model", work.Model }, { "op", work.Op }, { "technique", work.Technique } };
+                FarmMetrics.UnitsRendered.Add(1, tags);
+                if (unit.MsPerStep > 0) FarmMetrics.StepDuration.Record(unit.MsPerStep, tags);
                 await context.Publish(new UnitRendered
                 {
                     PacketId = work.PacketId, TupleId = unit.Unit.TupleId, WorkerId = workerId, ImageKey = imageKey, RecordKey = recordKey,
@@ -91,22 +96,33 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         }
         catch (PermanentRenderException e)
         {
+            RecordPacket(work, started, "rejected");
             await Fail(context, work, workerId, e.Message);
             return;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+            RecordPacket(work, started, "dropped");
             logger.LogWarning("shutting down: packet {Packet} dropped unfinished", work.PacketId);
             return;
+        }
+        catch
+        {
+            RecordPacket(work, started, "error");
+            throw;
         }
         finally
         {
             await stopHeartbeat.CancelAsync();
             await heartbeat;
         }
+        RecordPacket(work, started, "done");
         await context.Publish(new PacketFinished { PacketId = work.PacketId, WorkerId = workerId, TotalMs = started.Elapsed.TotalMilliseconds });
         logger.LogInformation("packet done in {Seconds:F1} s", started.Elapsed.TotalSeconds);
     }
+
+    private static void RecordPacket(RenderWork work, System.Diagnostics.Stopwatch started, string outcome) =>
+        FarmMetrics.PacketDuration.Record(started.Elapsed.TotalSeconds, new TagList { { "model", work.Model }, { "technique", work.Technique }, { "outcome", outcome } });
 
     public const string HandBacksHeader = "Microscope-Hand-Backs";
     public const int MaxHandBacks = 100;

@@ -1,6 +1,7 @@
 using MassTransit;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Messaging;
+using Microscope.Farm.Metrics;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,10 +20,13 @@ public static class WorkerHost
         var transport = FarmConfiguration.Bind<TransportOptions>(configuration, TransportOptions.Section);
         var storage = FarmConfiguration.Bind<StorageOptions>(configuration, StorageOptions.Section);
         var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
+        var telemetry = FarmConfiguration.Bind<TelemetryOptions>(configuration, TelemetryOptions.Section);
         weights.RegisterSpecs();
         var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
         builder.Services.AddFarmLogging(configuration);
+        // No web server here: Telemetry:WorkerMetricsUrl starts a listener for Prometheus.
+        builder.Services.AddFarmTelemetry(telemetry, "worker", options.ResolvedId, listener: true);
         // On shutdown the packet in hand is finished first (see RenderWorkConsumer).
         builder.Services.Configure<HostOptions>(h => h.ShutdownTimeout = TimeSpan.FromMinutes(5));
         builder.Services.AddSingleton(weights);

@@ -214,7 +214,8 @@ public sealed class MutationTests
     public void A_coordinator_api_open_to_every_pod_is_caught()
     {
         var overlay = Prod();
-        overlay.Objects.RemoveAll(o => o.Kind == "NetworkPolicy" && o.Name == "coordinator-api");
+        // Both policies on the coordinator's pods (any one of them alone still restricts its ingress).
+        overlay.Objects.RemoveAll(o => o.Kind == "NetworkPolicy" && o.Name is "coordinator-api" or "coordinator-metrics");
         Assert.Contains(ManifestChecks.NetworkPolicies(overlay), p => p.Contains("no NetworkPolicy limits who may call the coordinator", StringComparison.Ordinal));
     }
 

@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using Microscope.Coordinator;
 using Microscope.Farm.Hosting;
 using Microscope.Farm.Messaging;
+using Microscope.Farm.Metrics;
 using Microscope.Farm.Storage;
 using Microscope.Worker;
 
@@ -27,9 +28,9 @@ public sealed record FarmService(string Name, string WorkloadKind, string Worklo
 public static class ServiceSettings
 {
     /// <summary>Options classes bound by CoordinatorHost.Build (the coordinator service).</summary>
-    public static readonly Type[] CoordinatorSections = [typeof(CoordinatorOptions), typeof(DatabaseOptions), typeof(TransportOptions), typeof(StorageOptions), typeof(ModelWeightsOptions)];
+    public static readonly Type[] CoordinatorSections = [typeof(CoordinatorOptions), typeof(DatabaseOptions), typeof(TransportOptions), typeof(StorageOptions), typeof(ModelWeightsOptions), typeof(TelemetryOptions)];
     /// <summary>Options classes bound by WorkerHost.Build.</summary>
-    public static readonly Type[] WorkerSections = [typeof(WorkerOptions), typeof(TransportOptions), typeof(StorageOptions), typeof(ModelWeightsOptions)];
+    public static readonly Type[] WorkerSections = [typeof(WorkerOptions), typeof(TransportOptions), typeof(StorageOptions), typeof(ModelWeightsOptions), typeof(TelemetryOptions)];
     /// <summary>Options classes bound by CoordinatorHost.MigrateAsync (`microscope migrate`).</summary>
     public static readonly Type[] MigrateSections = [typeof(DatabaseOptions)];
     /// <summary>The viewer (src/Viewer, not referenced by this project while it is being built):

@@ -31,20 +31,8 @@ public static class FarmApi
             if (replayed) http.Response.Headers["Idempotent-Replayed"] = "true";
             return Results.Accepted($"/api/sweeps/{sweep.Id}", new { id = sweep.Id, total = sweep.Total, reused = sweep.Reused, paramsHash = sweep.ParamsHash, version = sweep.Version });
         })).RequireRole(Role.Operator);
-        api.MapGet("/sweeps", async (SweepService sweeps, CancellationToken cancel) => Results.Ok(await sweeps.ListAsync(100, cancel)));
         api.MapGet("/sweeps/{id:guid}", (Guid id, SweepService sweeps, CancellationToken cancel) => Guard(async () => Results.Ok(await sweeps.StatusAsync(id, cancel))));
-        api.MapGet("/sweeps/{id:guid}/packets", (Guid id, FarmDb db, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
-        {
-            await sweeps.FindAsync(id, cancel);
-            return Results.Ok(await db.Packets.AsNoTracking().Where(p => p.SweepId == id).OrderBy(p => p.Seq).ToListAsync(cancel));
-        }));
-        api.MapGet("/sweeps/{id:guid}/tuples", (Guid id, string? state, FarmDb db, SweepService sweeps, CancellationToken cancel) => Guard(async () =>
-        {
-            await sweeps.FindAsync(id, cancel);
-            var q = db.Tuples.AsNoTracking().Where(t => t.SweepId == id);
-            if (state is not null) q = q.Where(t => t.State == state);
-            return Results.Ok(await q.OrderBy(t => t.Op).ThenBy(t => t.Technique).ThenBy(t => t.Unit).ToListAsync(cancel));
-        }));
+        // The lists (sweeps, packets, tuples, results) are paged: ListsApi.
         api.MapPost("/sweeps/{id:guid}/pause", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.PauseAsync(id, c)))).RequireRole(Role.Operator);
         api.MapPost("/sweeps/{id:guid}/resume", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.ResumeAsync(id, c)))).RequireRole(Role.Operator);
         api.MapPost("/sweeps/{id:guid}/cancel", (Guid id, SweepService s, CancellationToken c) => Guard(async () => Results.Ok(await s.CancelAsync(id, c)))).RequireRole(Role.Operator);

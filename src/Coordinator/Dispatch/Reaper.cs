@@ -1,4 +1,5 @@
 using Microscope.Coordinator.Data;
+using Microscope.Farm.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -136,8 +137,9 @@ internal static class PacketFailuresInternal
     /// <summary>The packet and its open tuples fail with the reason (retry-failed sends them again).</summary>
     public static async Task FailOpenAsync(FarmDb db, Guid packetId, string reason, long now, CancellationToken cancel)
     {
-        await db.Tuples.Where(t => t.PacketId == packetId && TupleStates.Open.Contains(t.State))
+        var failed = await db.Tuples.Where(t => t.PacketId == packetId && TupleStates.Open.Contains(t.State))
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Failed).SetProperty(t => t.Failure, reason).SetProperty(t => t.UpdatedAt, now), cancel);
+        FarmMetrics.UnitsFailed.Add(failed, new KeyValuePair<string, object?>("reason", FailureReasons.Crashed));
         await db.Packets.Where(p => p.Id == packetId)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Failed).SetProperty(p => p.FinishedAt, now), cancel);
     }

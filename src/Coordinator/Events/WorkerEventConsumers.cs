@@ -3,6 +3,7 @@ using Microscope.Contracts;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Dispatch;
 using Microscope.Farm.Hosting;
+using Microscope.Farm.Metrics;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
@@ -116,7 +117,7 @@ public sealed class WorkFailedConsumer(FarmDb db, TimeProvider clock, PacketDisp
         var m = context.Message;
         using var _ = logger.BeginScope(new Dictionary<string, object> { ["PacketId"] = m.PacketId });
         logger.LogWarning("packet failed on {Worker}: {Reason}", m.WorkerId, m.Reason);
-        await Inbox.OnceAsync(db, context, clock, () => PacketFailures.FailAsync(db, clock, m.PacketId, m.TupleIds, m.Reason));
+        await Inbox.OnceAsync(db, context, clock, () => PacketFailures.FailAsync(db, clock, m.PacketId, m.TupleIds, m.Reason, FailureReasons.Rejected));
         dispatcher.Wake();
     }
 }
@@ -132,21 +133,22 @@ public sealed class RenderWorkFaultConsumer(FarmDb db, TimeProvider clock, Packe
         var reason = "render failed after retries: " + string.Join("; ", context.Message.Exceptions.Select(e => e.Message));
         using var _ = logger.BeginScope(new Dictionary<string, object> { ["PacketId"] = work.PacketId });
         logger.LogWarning("packet faulted: {Reason}", reason);
-        await Inbox.OnceAsync(db, context, clock, () => PacketFailures.FailAsync(db, clock, work.PacketId, work.Units.Select(u => u.TupleId).ToList(), reason));
+        await Inbox.OnceAsync(db, context, clock, () => PacketFailures.FailAsync(db, clock, work.PacketId, work.Units.Select(u => u.TupleId).ToList(), reason, FailureReasons.Faulted));
         dispatcher.Wake();
     }
 }
 
 internal static class PacketFailures
 {
-    public static async Task FailAsync(FarmDb db, TimeProvider clock, Guid packetId, IReadOnlyList<Guid> tupleIds, string reason)
+    public static async Task FailAsync(FarmDb db, TimeProvider clock, Guid packetId, IReadOnlyList<Guid> tupleIds, string reason, string category)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         if (reason.Length > 2000) reason = reason[..2000];
-        await db.Tuples.Where(t => tupleIds.Contains(t.Id) && t.State != TupleStates.Done && t.State != TupleStates.Cancelled)
+        var failed = await db.Tuples.Where(t => tupleIds.Contains(t.Id) && t.State != TupleStates.Done && t.State != TupleStates.Cancelled)
             .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Failed).SetProperty(t => t.Failure, reason).SetProperty(t => t.UpdatedAt, now));
         await db.Packets.Where(p => p.Id == packetId && p.State != PacketStates.Done)
             .ExecuteUpdateAsync(s => s.SetProperty(p => p.State, PacketStates.Failed).SetProperty(p => p.FinishedAt, now));
+        FarmMetrics.UnitsFailed.Add(failed, new KeyValuePair<string, object?>("reason", category));
     }
 }
 

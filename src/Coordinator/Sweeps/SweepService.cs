@@ -124,9 +124,13 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         stored == SweepStates.Active && open == 0 ? failed > 0 ? "failed" : "done" : stored;
 
     /// <summary>The latest sweeps, newest first, each with the state and times its status has.</summary>
-    public async Task<IReadOnlyList<SweepSummary>> ListAsync(int take, CancellationToken cancel)
+    /// <summary>Newest first; from the sweeps created at or before <paramref name="atOrBefore"/>,
+    /// skipping the first <paramref name="skip"/> (a page's cursor: GET /api/sweeps).</summary>
+    public async Task<IReadOnlyList<SweepSummary>> ListAsync(int take, CancellationToken cancel, long? atOrBefore = null, int skip = 0)
     {
-        var sweeps = await db.Sweeps.AsNoTracking().OrderByDescending(s => s.CreatedAt).Take(take).ToListAsync(cancel);
+        var q = db.Sweeps.AsNoTracking();
+        if (atOrBefore is long at) q = q.Where(s => s.CreatedAt <= at);
+        var sweeps = await q.OrderByDescending(s => s.CreatedAt).ThenByDescending(s => s.Id).Skip(skip).Take(take).ToListAsync(cancel);
         var ids = sweeps.Select(s => s.Id).ToList();
         var counted = TupleStates.Open.Append(TupleStates.Failed).ToList();
         var counts = await db.Tuples.AsNoTracking().Where(t => ids.Contains(t.SweepId) && counted.Contains(t.State))

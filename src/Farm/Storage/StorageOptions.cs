@@ -44,7 +44,8 @@ public static class ObjectStoreRegistration
     public static IServiceCollection AddObjectStore(this IServiceCollection services, StorageOptions options)
     {
         services.AddSingleton(options);
-        services.AddSingleton<IObjectStore>(_ => options.Create());
+        // Every call timed for the metrics (microscope_storage_duration_seconds).
+        services.AddSingleton<IObjectStore>(_ => new Metrics.TimedObjectStore(options.Create(), options.Kind == StorageKind.S3 ? "s3" : "folder"));
         return services;
     }
 }
