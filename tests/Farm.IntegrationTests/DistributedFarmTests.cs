@@ -174,7 +174,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var tuples = await TuplesAsync(http, id);
         Assert.Equal(5 * 16 + 2, tuples.Count);
         Assert.All(tuples, t => Assert.Equal("done", t.State));
-        Assert.Equal(LensRegistry.Names.Order(), tuples.Select(t => t.Technique).Distinct().Order());
+        Assert.Equal(LensRegistry.Sweepable.Select(l => l.Name).Order(), tuples.Select(t => t.Technique).Distinct().Order());
         // Files per result: image + record; four diversity images or caricatures; two
         // dataset-example sprites; four tuning-curve plots.
         var filesPerResult = new Dictionary<string, int>
