@@ -39,6 +39,8 @@ public static class ViewerEndpoints
             return CataloguePages.Model(found.Model, await catalogue.CoverageAsync(found.Model.Name, found.Model.Version, cancel));
         });
 
+        Objectives.ObjectiveEndpoints.Map(app);
+
         // One route for op and unit pages: an op's name may hold slashes (SplitPath).
         app.MapGet("/models/{model}/{**path}", async (string model, string path, string? v, string? technique, CatalogueReader catalogue,
             AccessTokens tokens, IObjectStore store, CancellationToken cancel) =>
@@ -85,13 +87,16 @@ public static class ViewerEndpoints
             try { form = await JsonBody.ReadAsync<RerenderForm>(request, cancel); }
             catch (BadBodyException e) { return Results.Problem(statusCode: e.Status, title: e.Status == 400 ? "malformed request" : "request refused", detail: $"{e.Field}: {e.Message}"); }
             var defaults = new RenderSettings();
+            // An objective expression renders the objective lens under its own first op (ObjectiveRequests).
+            var objective = string.IsNullOrWhiteSpace(form.Objective) ? null : form.Objective;
             var (status, body) = await coordinator.RenderAsync(new RenderRequest
             {
                 Model = found.Model.Name,
                 Version = found.Model.Version,
-                Op = found.Op!.Name,
-                Unit = found.Unit,
-                Technique = form.Technique ?? TechniqueViews.Default,
+                Op = objective is null ? found.Op!.Name : null,
+                Unit = objective is null ? found.Unit : null,
+                Objective = objective,
+                Technique = objective is null ? form.Technique ?? TechniqueViews.Default : null,
                 Force = form.Force,
                 Parameters = defaults with
                 {
@@ -172,7 +177,7 @@ public static class ViewerEndpoints
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>
-    private sealed record RerenderForm(string? Technique = null, int? Steps = null, int? Size = null, int? Seed = null, double? LearningRate = null, bool? Transforms = null, bool Force = false);
+    private sealed record RerenderForm(string? Technique = null, int? Steps = null, int? Size = null, int? Seed = null, double? LearningRate = null, bool? Transforms = null, bool Force = false, string? Objective = null);
 
     private static IResult Static(HttpContext http, string text, string type)
     {
