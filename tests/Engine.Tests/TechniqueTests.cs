@@ -152,7 +152,7 @@ public class TechniqueTests(DemoModelFixture demo) : IClassFixture<DemoModelFixt
     [InlineData("diversity", 1, 3)]
     [InlineData("deepdream", 0, 2)]
     [InlineData("caricature", 0, 3)]
-    [InlineData("dataset_examples", 2, 6)]
+    [InlineData("dataset_examples", 2, 8)]
     [InlineData("tuning_curves", 2, 10)]
     public void Every_technique_runs_through_the_shared_runner(string technique, int unitCount, int expectedFiles)
     {

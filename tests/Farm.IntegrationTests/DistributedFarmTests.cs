@@ -179,7 +179,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         // dataset-example sprites; four tuning-curve plots.
         var filesPerResult = new Dictionary<string, int>
         {
-            ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 3, ["tuning_curves"] = 5,
+            ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 4, ["tuning_curves"] = 5,
         };
         var keys = await KeysAsync(iso.Bucket);
         Assert.Equal(tuples.Sum(t => filesPerResult[t.Technique]), keys.Count);

@@ -22,7 +22,7 @@ public class TechniqueSweepTests
         ["diversity"] = ["-0.png", "-1.png", "-2.png", "-3.png", ".json"],
         ["deepdream"] = [".png", ".json"],
         ["caricature"] = ["-0.png", "-1.png", "-2.png", "-3.png", ".json"],
-        ["dataset_examples"] = [".channel.png", ".neuron.png", ".json"],
+        ["dataset_examples"] = [".channel.png", ".neuron.png", ".fires.png", ".json"],
         ["tuning_curves"] = [".orientation.svg", ".curve.svg", ".hue.svg", ".frequency.svg", ".json"],
     };
 
