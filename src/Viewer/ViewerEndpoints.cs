@@ -76,13 +76,22 @@ public static class ViewerEndpoints
         app.MapPost("/models/{model}/{**path}", async (string model, string path, string? v, HttpRequest request,
             AccessTokens tokens, CatalogueReader catalogue, CoordinatorClient coordinator, CancellationToken cancel) =>
         {
-            // {op}/{unit}/renders; the op may hold slashes.
-            if (!path.EndsWith("/renders", StringComparison.Ordinal))
+            // {op}/{unit}/renders or {op}/{unit}/fires (an uploaded image); the op may hold slashes.
+            var fires = path.EndsWith("/fires", StringComparison.Ordinal);
+            if (!path.EndsWith("/renders", StringComparison.Ordinal) && !fires)
                 return Results.Problem(statusCode: 404, title: "not found", detail: $"nothing to post at '/models/{model}/{path}'");
             if (tokens.Check(request, Role.Researcher) is { } denied) return denied;
-            var unitPath = path[..^"/renders".Length];
+            var unitPath = path[..^(fires ? "/fires" : "/renders").Length];
             var (found, _) = await ResolveAsync(catalogue, model, unitPath, v, cancel);
             if (found?.Unit is null) return Results.Problem(statusCode: 404, title: "unknown unit", detail: $"no unit '{model}/{unitPath}'" + (v is null ? "" : $" at version '{v}'"));
+            if (fires)
+            {
+                var (image, refused) = await Fires.FiresUpload.ReadAsync(request, cancel);
+                if (refused is not null) return refused;
+                var (firesStatus, firesBody) = await coordinator.FiresAsync(found.Model.Name, found.Model.Version, found.Op!.Name, found.Unit.Value,
+                    new MemoryStream(image!), request.ContentType, AccessTokens.TokenOf(request)!, cancel);
+                return Passthrough(firesStatus, firesBody);
+            }
             RerenderForm form;
             try { form = await JsonBody.ReadAsync<RerenderForm>(request, cancel); }
             catch (BadBodyException e) { return Results.Problem(statusCode: e.Status, title: e.Status == 400 ? "malformed request" : "request refused", detail: $"{e.Field}: {e.Message}"); }

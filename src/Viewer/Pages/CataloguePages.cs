@@ -172,6 +172,7 @@ public static class CataloguePages
             }
             s.Append("</section>");
         }
+        s.Append(Fires.FiresSection.Render(d.Name, m.Version, op.Name, unit, writesEnabled));
         s.Append("<section aria-labelledby=\"new-heading\"><h2 id=\"new-heading\">Re-render</h2><ul id=\"new-results\" class=\"results\" hidden></ul>");
         s.Append(RenderForm(d.Name, m.Version, op.Name, unit, renderable, writesEnabled)).Append("</section>");
         return Page($"{d.Name} {op.Name} {unit}", s.ToString(), contextModel: d.Name,

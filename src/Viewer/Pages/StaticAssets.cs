@@ -115,6 +115,7 @@ public static class StaticAssets
               if (st.state === 'failed' || st.state === 'cancelled') { status.classList.add('error'); return; }
             }
           });
+        """ + Fires.FiresSection.Script + """
           document.querySelectorAll('button[data-sweep-action]').forEach(b => b.addEventListener('click', async () => {
             const out = $('#sweep-action-status');
             const r = await fetch(b.dataset.sweepAction, { method: 'POST', headers: headers() });
