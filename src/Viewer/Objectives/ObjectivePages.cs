@@ -41,16 +41,8 @@ public static class ObjectivePages
         s.Append($"<figure class=\"objective\"><img src=\"{E(ObjectUrl(row.ImageKey, row.RenderedAt))}\" alt=\"{E(Alt(m.Name, r.Expression))}\" width=\"256\">")
             .Append($"<figcaption>stored under op <a href=\"{E(LinkResolver.Href(new Target(m.Name, row.Op, null), pin))}\">{E(row.Op)}</a></figcaption></figure>");
         s.Append(Terms(m, r.Expression, pin));
-        var p = r.Parameters;
-        s.Append("<table class=\"parameters\"><caption class=\"muted\">made with</caption><tbody>")
-            .Append($"<tr><th scope=\"row\">parameters hash</th><td><code>{E(row.ParamsHash)}</code></td></tr>");
-        if (p is not null)
-            s.Append($"<tr><th scope=\"row\">steps</th><td>{p.Steps}</td></tr><tr><th scope=\"row\">size</th><td>{p.Size} px</td></tr>")
-                .Append($"<tr><th scope=\"row\">seed</th><td>{p.Seed}</td></tr><tr><th scope=\"row\">learning rate</th><td>{N(p.LearningRate)}</td></tr>")
-                .Append($"<tr><th scope=\"row\">transforms</th><td>{(p.Transforms ? "on" : "off")}</td></tr>");
-        s.Append($"<tr><th scope=\"row\">objective</th><td>{N(row.ObjectiveStart)} → {N(row.ObjectiveEnd)}</td></tr>")
-            .Append($"<tr><th scope=\"row\">rendered</th><td>{DateTimeOffset.FromUnixTimeMilliseconds(row.RenderedAt):yyyy-MM-dd HH:mm} UTC, {N(row.MsPerStep, "0.0")} ms/step</td></tr>")
-            .Append($"<tr><th scope=\"row\">record</th><td><a href=\"{E(ObjectUrl(row.RecordKey, row.RenderedAt))}\">JSON</a></td></tr></tbody></table>");
+        // The unit page's table of how a result was made.
+        s.Append(Pages.CataloguePages.ParameterTable(row, r.Parameters is { } p ? new Dictionary<string, Contracts.RenderSettings> { [row.ParamsHash] = p } : []));
         return Page($"{m.Name} objective {row.ParamsHash}", s.ToString(), contextModel: m.Name,
             breadcrumbs: Crumbs(("models", "/"), (m.Name, LinkResolver.Href(new Target(m.Name, null, null), pin)),
                 ("objectives", ObjectiveCatalogue.ListHref(m.Name, pin)), (row.ParamsHash, null)));

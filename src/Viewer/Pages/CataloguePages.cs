@@ -191,7 +191,7 @@ public static class CataloguePages
     private static string Describe(RenderSettings? p) => p is null ? "(parameters not recorded)" :
         $"{p.Steps} steps, {p.Size} px, seed {p.Seed}, learning rate {N(p.LearningRate)}, transforms {(p.Transforms ? "on" : "off")}";
 
-    private static string ParameterTable(ResultRow r, IReadOnlyDictionary<string, RenderSettings> parameters)
+    internal static string ParameterTable(ResultRow r, IReadOnlyDictionary<string, RenderSettings> parameters)
     {
         var p = parameters.GetValueOrDefault(r.ParamsHash);
         var s = new StringBuilder("<table class=\"parameters\"><caption class=\"muted\">made with</caption><tbody>");
