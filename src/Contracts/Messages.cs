@@ -159,4 +159,7 @@ public sealed record RenderRequest
     public string? Technique { get; init; }
     public RenderSettings? Parameters { get; init; }
     public bool Force { get; init; }
+    /// <summary>An objective expression ("conv3:9 + 0.5*conv3:17", "conv3@[...]"): renders the
+    /// "objective" technique under the expression's first op; op, unit and technique may be left out.</summary>
+    public string? Objective { get; init; }
 }

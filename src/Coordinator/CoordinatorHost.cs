@@ -88,6 +88,7 @@ public static class CoordinatorHost
         // Registered first, so the schema exists before the bus and the dispatcher start.
         services.AddHostedService<StartupTasks>();
         services.AddSingleton<ModelRegistry>();
+        services.AddSingleton<Fires.FiringModels>();
         services.AddSingleton<ModelIntake>();
         services.AddScoped<SweepExpander>();
         services.AddScoped<SweepService>();

@@ -41,6 +41,8 @@ public static class ViewerEndpoints
             return CataloguePages.Model(found.Model, await catalogue.CoverageAsync(found.Model.Name, found.Model.Version, cancel));
         });
 
+        Objectives.ObjectiveEndpoints.Map(app);
+
         // One route for op and unit pages: an op's name may hold slashes (SplitPath).
         app.MapGet("/models/{model}/{**path}", async (string model, string path, string? v, string? technique, CatalogueReader catalogue,
             AccessTokens tokens, IObjectStore store, CircuitWeights circuits, ClaimStore claims, CancellationToken cancel) =>
@@ -76,24 +78,36 @@ public static class ViewerEndpoints
         app.MapPost("/models/{model}/{**path}", async (string model, string path, string? v, HttpRequest request,
             AccessTokens tokens, CatalogueReader catalogue, CoordinatorClient coordinator, CancellationToken cancel) =>
         {
-            // {op}/{unit}/renders; the op may hold slashes.
-            if (!path.EndsWith("/renders", StringComparison.Ordinal))
+            // {op}/{unit}/renders or {op}/{unit}/fires (an uploaded image); the op may hold slashes.
+            var fires = path.EndsWith("/fires", StringComparison.Ordinal);
+            if (!path.EndsWith("/renders", StringComparison.Ordinal) && !fires)
                 return Results.Problem(statusCode: 404, title: "not found", detail: $"nothing to post at '/models/{model}/{path}'");
             if (tokens.Check(request, Role.Researcher) is { } denied) return denied;
-            var unitPath = path[..^"/renders".Length];
+            var unitPath = path[..^(fires ? "/fires" : "/renders").Length];
             var (found, _) = await ResolveAsync(catalogue, model, unitPath, v, cancel);
             if (found?.Unit is null) return Results.Problem(statusCode: 404, title: "unknown unit", detail: $"no unit '{model}/{unitPath}'" + (v is null ? "" : $" at version '{v}'"));
+            if (fires)
+            {
+                var (image, refused) = await Fires.FiresUpload.ReadAsync(request, cancel);
+                if (refused is not null) return refused;
+                var (firesStatus, firesBody) = await coordinator.FiresAsync(found.Model.Name, found.Model.Version, found.Op!.Name, found.Unit.Value,
+                    new MemoryStream(image!), request.ContentType, AccessTokens.TokenOf(request)!, cancel);
+                return Passthrough(firesStatus, firesBody);
+            }
             RerenderForm form;
             try { form = await JsonBody.ReadAsync<RerenderForm>(request, cancel); }
             catch (BadBodyException e) { return Results.Problem(statusCode: e.Status, title: e.Status == 400 ? "malformed request" : "request refused", detail: $"{e.Field}: {e.Message}"); }
             var defaults = new RenderSettings();
+            // An objective expression renders the objective lens under its own first op (ObjectiveRequests).
+            var objective = string.IsNullOrWhiteSpace(form.Objective) ? null : form.Objective;
             var (status, body) = await coordinator.RenderAsync(new RenderRequest
             {
                 Model = found.Model.Name,
                 Version = found.Model.Version,
-                Op = found.Op!.Name,
-                Unit = found.Unit,
-                Technique = form.Technique ?? TechniqueViews.Default,
+                Op = objective is null ? found.Op!.Name : null,
+                Unit = objective is null ? found.Unit : null,
+                Objective = objective,
+                Technique = objective is null ? form.Technique ?? TechniqueViews.Default : null,
                 Force = form.Force,
                 Parameters = defaults with
                 {
@@ -178,7 +192,7 @@ public static class ViewerEndpoints
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>
-    private sealed record RerenderForm(string? Technique = null, int? Steps = null, int? Size = null, int? Seed = null, double? LearningRate = null, bool? Transforms = null, bool Force = false);
+    private sealed record RerenderForm(string? Technique = null, int? Steps = null, int? Size = null, int? Seed = null, double? LearningRate = null, bool? Transforms = null, bool Force = false, string? Objective = null);
 
     private static IResult Static(HttpContext http, string text, string type)
     {

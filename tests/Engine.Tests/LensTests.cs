@@ -43,7 +43,8 @@ public class LensTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture>
         foreach (var lens in LensRegistry.All)
         {
             var units = lens.Kind == LensKind.Unit ? new[] { 3 } : lens.OpLevel ? [] : new[] { 3 };
-            var args = lens.Parameters.Any(p => p.Name == "images") ? new Dictionary<string, string> { ["images"] = "2" } : null;
+            var args = lens.Parameters.Any(p => p.Name == "images") ? new Dictionary<string, string> { ["images"] = "2" }
+                : lens is ObjectiveExpressionLens ? new Dictionary<string, string> { ["expression"] = "conv2:3" } : null;
             var result = LensRunner.Run(demo.Model, "conv2", lens.Name, units, Tiny with { Steps = 4 }, args, new LensData { ProceduralImages = 32 }).Single();
             var json = result.Outputs().Single(o => o.Suffix == ".json");
             var root = JsonDocument.Parse(json.Content).RootElement;

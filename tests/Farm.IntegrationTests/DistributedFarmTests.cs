@@ -174,12 +174,12 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var tuples = await TuplesAsync(http, id);
         Assert.Equal(5 * 16 + 2, tuples.Count);
         Assert.All(tuples, t => Assert.Equal("done", t.State));
-        Assert.Equal(LensRegistry.Names.Order(), tuples.Select(t => t.Technique).Distinct().Order());
+        Assert.Equal(LensRegistry.Sweepable.Select(l => l.Name).Order(), tuples.Select(t => t.Technique).Distinct().Order());
         // Files per result: image + record; four diversity images or caricatures; two
         // dataset-example sprites; four tuning-curve plots.
         var filesPerResult = new Dictionary<string, int>
         {
-            ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 3, ["tuning_curves"] = 5,
+            ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 4, ["tuning_curves"] = 5,
         };
         var keys = await KeysAsync(iso.Bucket);
         Assert.Equal(tuples.Sum(t => filesPerResult[t.Technique]), keys.Count);

@@ -22,7 +22,7 @@ public class TechniqueSweepTests
         ["diversity"] = ["-0.png", "-1.png", "-2.png", "-3.png", ".json"],
         ["deepdream"] = [".png", ".json"],
         ["caricature"] = ["-0.png", "-1.png", "-2.png", "-3.png", ".json"],
-        ["dataset_examples"] = [".channel.png", ".neuron.png", ".json"],
+        ["dataset_examples"] = [".channel.png", ".neuron.png", ".fires.png", ".json"],
         ["tuning_curves"] = [".orientation.svg", ".curve.svg", ".hue.svg", ".frequency.svg", ".json"],
     };
 
@@ -35,9 +35,9 @@ public class TechniqueSweepTests
         var packets = farm.Db(db => db.Packets.Where(p => p.SweepId == id).ToList());
         var sweep = farm.Db(db => db.Sweeps.Single(s => s.Id == id));
 
-        Assert.Equal(LensRegistry.Names, JsonSerializer.Deserialize<string[]>(sweep.TechniquesJson));
-        Assert.Equal(LensRegistry.Names.Order(), tuples.Select(t => t.Technique).Distinct().Order());
-        foreach (var technique in LensRegistry.Names)
+        Assert.Equal(LensRegistry.Sweepable.Select(l => l.Name).ToList(), JsonSerializer.Deserialize<string[]>(sweep.TechniquesJson));
+        Assert.Equal(LensRegistry.Sweepable.Select(l => l.Name).ToList().Order(), tuples.Select(t => t.Technique).Distinct().Order());
+        foreach (var technique in LensRegistry.Sweepable.Select(l => l.Name).ToList())
         {
             var units = tuples.Where(t => t.Technique == technique).Select(t => t.Unit).Order().ToList();
             var mine = packets.Where(p => p.Technique == technique).ToList();
@@ -53,7 +53,7 @@ public class TechniqueSweepTests
                 Assert.Equal(LensRegistry.Get(technique).OnePassPerOp ? 1 : Conv1Units / 4, mine.Count);
             }
         }
-        Assert.Equal(LensRegistry.All.Sum(l => l.OpLevel ? 1 : Conv1Units), (await farm.StatusAsync(id)).Total);
+        Assert.Equal(LensRegistry.Sweepable.Sum(l => l.OpLevel ? 1 : Conv1Units), (await farm.StatusAsync(id)).Total);
     }
 
     [Fact]
@@ -74,16 +74,16 @@ public class TechniqueSweepTests
     public async Task ASweepWithAllTechniquesOverOneOpCompletesAndEveryResultIsReadable()
     {
         await using var farm = await InProcessFarm.StartAsync(settings: new Dictionary<string, string?> { ["Worker:DatasetImages"] = "64" });
-        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = LensRegistry.Names, parameters = new { steps = 4, size = 32 } });
+        var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = LensRegistry.Sweepable.Select(l => l.Name).ToList(), parameters = new { steps = 4, size = 32 } });
         var status = await farm.WaitAsync(id, TimeSpan.FromMinutes(3));
 
         Assert.Equal("done", status.State);
-        Assert.Equal(LensRegistry.All.Sum(l => l.OpLevel ? 1 : Conv1Units), status.Total);
+        Assert.Equal(LensRegistry.Sweepable.Sum(l => l.OpLevel ? 1 : Conv1Units), status.Total);
         Assert.Equal(status.Total, status.Counts["done"]);
         var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
         Assert.All(tuples, t => Assert.Equal("done", t.State));
         Assert.Equal(tuples.Count, tuples.Select(t => (t.Op, t.Unit, t.Technique)).Distinct().Count());
-        foreach (var technique in LensRegistry.Names)
+        foreach (var technique in LensRegistry.Sweepable.Select(l => l.Name).ToList())
             Assert.Equal(LensRegistry.Get(technique).OpLevel ? 1 : Conv1Units, tuples.Count(t => t.Technique == technique));
         Assert.Equal(tuples.Count, farm.Db(db => db.Results.Count()));
 

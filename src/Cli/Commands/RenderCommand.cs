@@ -41,7 +41,8 @@ public static class RenderCommand
     public static Command Create()
     {
         var models = new ModelOptions();
-        var op = new Option<string>("--op") { Description = "op (layer) name, e.g. conv3 or mixed4c", Required = true };
+        var op = new Option<string>("--op") { Description = "op (layer) name, e.g. conv3 or mixed4c (required unless --objective)" };
+        var objective = new Option<string?>("--objective") { Description = ObjectiveRender.Help };
         var units = new Option<int[]>("--unit", "-u") { Description = "unit (channel) index; repeat for several", AllowMultipleArgumentsPerToken = true };
         var allUnits = new Option<bool>("--all-units") { Description = "render every unit of the op (one batch)" };
         var technique = new Option<string>("--technique", "-t") { Description = TechniqueHelp(), DefaultValueFactory = _ => "channel" };
@@ -62,12 +63,17 @@ public static class RenderCommand
         var caricatureInputs = new Option<DirectoryInfo?>("--caricature-inputs") { Description = "caricature: folder of PNG/JPEG input images (default: $MICROSCOPE_PHOTOS for every model but demo; else procedural inputs)" };
         var command = new Command("render", "Render feature visualisations (or any technique) of units of one op.")
         {
-            op, units, allUnits, technique, lensParameters, steps, size, seed, lr, noTransforms, thresholds, output, json, sheet, images, topK, dataset, caricatureInputs,
+            op, objective, units, allUnits, technique, lensParameters, steps, size, seed, lr, noTransforms, thresholds, output, json, sheet, images, topK, dataset, caricatureInputs,
         };
         models.AddTo(command);
         // Lens parameters are checked when the command line is parsed: a bad one does no work.
         command.Validators.Add(result =>
         {
+            if (ObjectiveRender.OptionProblem(result.GetValue(op), result.GetValue(objective), result.GetResult(technique) is { Implicit: false } ? result.GetValue(technique) : null) is { } wrong)
+            {
+                result.AddError(wrong);
+                return;
+            }
             var t = result.GetValue(technique);
             if (t is null || (t != LensRegistry.Everything && LensRegistry.TryGet(t) is null)) return;
             try { Choose(t, result.GetValue(lensParameters) ?? [], result.GetValue(images), result.GetValue(topK)); }
@@ -87,6 +93,15 @@ public static class RenderCommand
             };
             var problems = parameters.Validate();
             if (problems.Count > 0) throw new ArgumentException(string.Join("; ", problems));
+            if (r.GetValue(objective) is { } expressionText)
+            {
+                using var objectiveModel = models.Load(r);
+                var objectiveResult = ObjectiveRender.Run(objectiveModel, expressionText, parameters, Path.GetFullPath("."));
+                var outDir = r.GetValue(output)!;
+                outDir.Create();
+                Write(outDir, objectiveModel.Name, objectiveResult.Record.Op, ObjectiveExpressionLens.LensName, objectiveResult, r.GetValue(json), objectiveModel.RandomWeights);
+                return 0;
+            }
             var (lenses, given) = Choose(r.GetValue(technique)!, r.GetValue(lensParameters) ?? [], r.GetValue(images), r.GetValue(topK));
 
             using var model = models.Load(r);

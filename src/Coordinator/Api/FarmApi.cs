@@ -63,6 +63,8 @@ public static class FarmApi
             });
         }));
 
+        Fires.FiresApi.Map(api);
+
         // Catalogue reads (the viewer's source).
         api.MapGet("/models", async (FarmDb db, ModelRegistry registry, CancellationToken cancel) => Results.Ok(new
         {

@@ -30,10 +30,12 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         var unknown = new List<string>();
         foreach (var name in request.Techniques is { Count: > 0 } t ? t : LensRegistry.DefaultSweep)
         {
-            if (name == LensRegistry.Everything) techniques.AddRange(LensRegistry.Names);
+            if (name == LensRegistry.Everything) techniques.AddRange(LensRegistry.Sweepable.Select(l => l.Name));
             else if (LensRegistry.TryGet(name) is { } lens) techniques.Add(lens.Name);
             else unknown.Add(name);
         }
+        foreach (var name in techniques.Where(n => !LensRegistry.Get(n).Sweepable).Distinct().ToList())
+            errors["techniques"] = [$"'{name}' renders one request's expression: POST /api/renders with \"objective\", not a sweep"];
         techniques = techniques.Distinct().ToList();
         if (unknown.Count > 0) errors["techniques"] = [$"unknown technique(s) {string.Join(", ", unknown)}; known: {Known}"];
         var parameters = CheckParameters(request.Parameters, techniques, errors);
@@ -67,6 +69,13 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
     {
         var errors = new Dictionary<string, string[]>();
         var model = await ResolveModel(request.Model, request.Version, errors, cancel);
+        if (request.Objective is not null)
+        {
+            if (model is null) throw new ApiProblem(422, "invalid render", errors);
+            request = ObjectiveRequests.Expand(request, model, errors);
+        }
+        else if (request.Technique == ObjectiveExpressionLens.LensName)
+            errors["objective"] = ["the objective technique renders the request's \"objective\" expression (e.g. \"conv3:9 + 0.5*conv3:17\"); none was given"];
         var lens = LensRegistry.TryGet(request.Technique ?? LensRegistry.DefaultSweep[0]);
         if (lens is null) errors["technique"] = [$"unknown technique '{request.Technique}'; known: {string.Join(", ", LensRegistry.Names)}"];
         var technique = lens?.Name ?? "";

@@ -22,7 +22,12 @@ public sealed class DatasetExamplesLens : Lens
     ];
 
     public override IReadOnlyList<LensFile> Files(LensArguments arguments) =>
-        [new(".channel.png", "top images by channel activation"), new(".neuron.png", "top crops by neuron activation (receptive field)")];
+        [new(".channel.png", "top images by channel activation"), new(".neuron.png", "top crops by neuron activation (receptive field)"),
+         new(FiresSuffix, "where the unit fires on its top images (activation map as heat)")];
+
+    /// <summary>The sprite of the channel examples with the unit's spatial activation map laid
+    /// over each (<see cref="UnitFiring"/>), in the same order as ".channel.png".</summary>
+    public const string FiresSuffix = ".fires.png";
 
     public override IReadOnlyList<LensResult> Run(LensRun run)
     {
@@ -31,13 +36,17 @@ public sealed class DatasetExamplesLens : Lens
         var result = DatasetExamples.Run(run.Model, run.Op.Name, source, run.Arguments.Int("top_k"),
             progress: run.Progress is null ? null : new LensRender.Relay<long>(n => run.Progress.Report(total == 0 ? 0 : (double)n / total)), cancel: run.Cancel);
         var thumb = run.Arguments.Int("thumbnail");
+        // Computed here, beside the examples, because only the machine that ran the pass has the images.
+        var fires = ExampleFiring.Of(run.Model, run.Op.Name, source, run.Units.ToDictionary(u => u, u => result.Units[u].Channel), thumb, run.Cancel);
         return run.Units.Select(u =>
         {
             var unit = result.Units[u];
+            var firing = fires[u];
             LensOutput[] files =
             [
                 Png(u, ".channel.png", DatasetExamples.Sprite(source, unit.Channel, thumb)),
                 Png(u, ".neuron.png", DatasetExamples.Sprite(source, unit.Neuron, thumb)),
+                Png(u, FiresSuffix, DatasetExamples.Sprite(firing.Overlays, thumb)),
             ];
             var record = run.Record(this, u) with
             {
@@ -48,6 +57,7 @@ public sealed class DatasetExamplesLens : Lens
                     ["receptive_field"] = result.ReceptiveFieldSize,
                     ["channel"] = JsonSerializer.SerializeToNode(unit.Channel, LensRecord.Json),
                     ["neuron"] = JsonSerializer.SerializeToNode(unit.Neuron, LensRecord.Json),
+                    ["fires"] = JsonSerializer.SerializeToNode(firing.Peaks, LensRecord.Json),
                 },
             };
             return new LensResult(u, files, record);

@@ -33,6 +33,9 @@ public abstract class Lens
     public virtual int Order => 100;
     /// <summary>Whether a sweep that names no techniques renders this lens.</summary>
     public virtual bool InDefaultSweep => false;
+    /// <summary>Whether sweeps and "everything" may include the lens; false for lenses that only
+    /// render what one request names (an objective expression).</summary>
+    public virtual bool Sweepable => true;
     /// <summary>The lens's own parameters (part of the parameters hash when they differ from
     /// their defaults).</summary>
     public virtual IReadOnlyList<LensParameter> Parameters => [];

@@ -7,7 +7,7 @@ public sealed record LensDescription(string Name, string Kind, string Descriptio
     IReadOnlyList<LensParameterDescription> Parameters, IReadOnlyList<string> Files)
 {
     public static LensDescription Of(Lens lens) => new(lens.Name, KindName(lens.Kind), lens.Description, lens.InDefaultSweep,
-        lens.Parameters.Select(p => new LensParameterDescription(p.Name, p.Type == LensParameterType.Integer ? "integer" : "number",
+        lens.Parameters.Select(p => new LensParameterDescription(p.Name, p.Type switch { LensParameterType.Integer => "integer", LensParameterType.Number => "number", _ => "text" },
             p.Format(p.Default), p.Format(p.Min), p.Format(p.Max), p.Description)).ToList(),
         [.. lens.Files(lens.Arguments()).Select(f => f.Suffix), ".json"]);
 
@@ -36,7 +36,7 @@ public static class LensTable
             .Append("| --- | --- | --- | --- | --- |\n");
         foreach (var d in lenses.Select(LensDescription.Of))
         {
-            var parameters = d.Parameters.Count == 0 ? "–" : string.Join("<br>", d.Parameters.Select(p => $"`{p.Name}` {p.Default} ({p.Min}..{p.Max}): {p.Description}"));
+            var parameters = d.Parameters.Count == 0 ? "–" : string.Join("<br>", d.Parameters.Select(p => p.Type == "text" ? $"`{p.Name}` (text): {p.Description}" : $"`{p.Name}` {p.Default} ({p.Min}..{p.Max}): {p.Description}"));
             s.Append($"| `{d.Name}` | {d.Kind.Replace('_', '-')} | {parameters} | {string.Join(" ", d.Files.Select(f => $"`{f}`"))} | {d.Description} |\n");
         }
         return s.ToString();

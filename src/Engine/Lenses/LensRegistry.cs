@@ -12,7 +12,7 @@ namespace Microscope.Engine.Lenses;
 public static class LensRegistry
 {
     public const string AssembliesVariable = "MICROSCOPE_LENS_ASSEMBLIES";
-    /// <summary>In a list of techniques: every registered lens.</summary>
+    /// <summary>In a list of techniques: every sweepable lens.</summary>
     public const string Everything = "everything";
 
     private static readonly Lock Gate = new();
@@ -23,6 +23,10 @@ public static class LensRegistry
     public static IReadOnlyList<Lens> All { get { lock (Gate) return _all ??= Discover(); } }
 
     public static IReadOnlyList<string> Names => All.Select(l => l.Name).ToList();
+
+    /// <summary>The lenses a sweep or "everything" may name (not the objective lens, which
+    /// renders one request's expression).</summary>
+    public static IReadOnlyList<Lens> Sweepable => All.Where(l => l.Sweepable).ToList();
 
     /// <summary>The techniques of a sweep that names none.</summary>
     public static IReadOnlyList<string> DefaultSweep => All.Where(l => l.InDefaultSweep).Select(l => l.Name).ToList();
@@ -40,7 +44,7 @@ public static class LensRegistry
         var result = new List<Lens>();
         foreach (var n in names)
         {
-            if (n == Everything) result.AddRange(All);
+            if (n == Everything) result.AddRange(Sweepable);
             else result.Add(Get(n));
         }
         return result.Distinct().ToList();

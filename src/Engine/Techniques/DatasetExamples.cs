@@ -111,6 +111,17 @@ public static class DatasetExamples
         return ContactSheet.Tile(tiles, thumb, columns: Math.Min(8, tiles.Count));
     }
 
+    /// <summary>A sprite of whole images (each resized to <paramref name="thumb"/> pixels), in order.</summary>
+    public static RgbImage Sprite(IReadOnlyList<RgbImage> images, int thumb = 64)
+    {
+        if (images.Count == 0) throw new ArgumentException("no images to draw");
+        var tiles = images.Select(img => Resample(img, 0, 0, img.Width, img.Height, thumb)).ToList();
+        return ContactSheet.Tile(tiles, thumb, columns: Math.Min(8, tiles.Count));
+    }
+
+    /// <summary>The whole image resampled to a square thumbnail of <paramref name="size"/> pixels.</summary>
+    public static RgbImage Thumbnail(RgbImage img, int size) => new(Resample(img, 0, 0, img.Width, img.Height, size), size, size);
+
     /// <summary>Nearest-neighbour resample of a box of an image to a square thumbnail.</summary>
     private static float[] Resample(RgbImage img, int x0, int y0, int x1, int y1, int size)
     {

@@ -25,6 +25,17 @@ public sealed class CoordinatorClient(HttpClient http)
         return await SendAsync(message, token, cancel);
     }
 
+    /// <summary>Where a unit fires on an uploaded image: the bytes go to the coordinator as they
+    /// came (it checks size and format and answers problem details).</summary>
+    public async Task<(int Status, string Body)> FiresAsync(string model, string version, string op, int unit, Stream image, string? contentType, string token, CancellationToken cancel)
+    {
+        var content = new StreamContent(image);
+        content.Headers.ContentType = MediaTypeHeaderValue.TryParse(contentType, out var type) ? type : new MediaTypeHeaderValue("application/octet-stream");
+        using var message = new HttpRequestMessage(HttpMethod.Post,
+            $"/api/models/{Uri.EscapeDataString(model)}/{Uri.EscapeDataString(op)}/{unit}/fires?version={Uri.EscapeDataString(version)}") { Content = content };
+        return await SendAsync(message, token, cancel);
+    }
+
     private async Task<(int Status, string Body)> SendAsync(HttpRequestMessage message, string token, CancellationToken cancel)
     {
         message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);

@@ -59,7 +59,7 @@ public static class CataloguePages
         var byOp = coverage.ToLookup(c => c.Op);
         var s = new StringBuilder();
         s.Append($"<h1>{E(d.Name)}</h1><p>Version <code>{E(m.Version)}</code>{(m.IsLatest ? " (latest)" : "")}; trained on {E(d.Dataset)}; input {d.InputSize} px; ")
-            .Append($"{N(d.ParameterCount)} parameters; {d.Ops.Count} ops; {N(d.UnitCount)} units in the sweep.</p>");
+            .Append($"{N(d.ParameterCount)} parameters; {d.Ops.Count} ops; {N(d.UnitCount)} units in the sweep. <a class=\"objectives-link\" href=\"{E(Objectives.ObjectiveCatalogue.ListHref(d.Name, pin))}\">Objective renders</a>.</p>");
         if (m.AllVersions.Count > 1)
         {
             s.Append("<p>Versions: ");
@@ -174,6 +174,7 @@ public static class CataloguePages
         }
         // Sections of other views (connections...), already rendered.
         foreach (var section in sections ?? []) s.Append(section);
+        s.Append(Fires.FiresSection.Render(d.Name, m.Version, op.Name, unit, writesEnabled));
         s.Append("<section aria-labelledby=\"new-heading\"><h2 id=\"new-heading\">Re-render</h2><ul id=\"new-results\" class=\"results\" hidden></ul>");
         s.Append(RenderForm(d.Name, m.Version, op.Name, unit, renderable, writesEnabled)).Append("</section>");
         return Page($"{d.Name} {op.Name} {unit}", s.ToString(), contextModel: d.Name,
@@ -192,7 +193,7 @@ public static class CataloguePages
     private static string Describe(RenderSettings? p) => p is null ? "(parameters not recorded)" :
         $"{p.Steps} steps, {p.Size} px, seed {p.Seed}, learning rate {N(p.LearningRate)}, transforms {(p.Transforms ? "on" : "off")}";
 
-    private static string ParameterTable(ResultRow r, IReadOnlyDictionary<string, RenderSettings> parameters)
+    internal static string ParameterTable(ResultRow r, IReadOnlyDictionary<string, RenderSettings> parameters)
     {
         var p = parameters.GetValueOrDefault(r.ParamsHash);
         var s = new StringBuilder("<table class=\"parameters\"><caption class=\"muted\">made with</caption><tbody>");
@@ -230,6 +231,7 @@ public static class CataloguePages
             .Append($"<label for=\"seed\">seed</label> <input id=\"seed\" name=\"seed\" type=\"number\" value=\"{d.Seed}\"><br>")
             .Append($"<label for=\"learningRate\">learning rate</label> <input id=\"learningRate\" name=\"learningRate\" type=\"number\" step=\"any\" min=\"0\" value=\"{N(d.LearningRate)}\"><br>")
             .Append("<label for=\"transforms\">transforms</label> <input id=\"transforms\" name=\"transforms\" type=\"checkbox\" checked><br>")
+            .Append($"<label for=\"objective\">or an objective</label> <input id=\"objective\" name=\"objective\" type=\"text\" size=\"40\" placeholder=\"{E(op)}:{unit} + 0.5*{E(op)}:{(unit + 1)}, -{E(op)}:{unit}, {E(op)}@[...]\" aria-describedby=\"objective-help\"> <small id=\"objective-help\" class=\"muted\">instead of the technique: a sum, weights, negation or direction (docs/techniques.md)</small><br>")
             .Append("<label for=\"force\">render even if stored</label> <input id=\"force\" name=\"force\" type=\"checkbox\"><br>")
             .Append("<label for=\"token\">token</label> <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\"><br>")
             .Append("<button type=\"submit\">Queue render</button> <output id=\"rerender-status\" class=\"status\" aria-live=\"polite\"></output>")
@@ -250,6 +252,7 @@ public static class CataloguePages
         paramsHash = t.ParamsHash,
         imageUrl = t.State == TupleStates.Done && t.ImageKey is not null ? ObjectUrl(t.ImageKey, t.DoneAt) : null,
         alt = TechniqueViews.Alt(t.Model, t.Op, t.Unit, t.Technique),
+        link = t.Technique == Engine.Lenses.ObjectiveExpressionLens.LensName ? Objectives.ObjectiveCatalogue.Href(t.Model, t.ParamsHash, t.Version) : null,
     };
 
     internal static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);

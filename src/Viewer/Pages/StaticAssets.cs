@@ -81,7 +81,8 @@ public static class StaticAssets
             const f = new FormData(form);
             const body = {
               technique: f.get('technique'), steps: +f.get('steps'), size: +f.get('size'), seed: +f.get('seed'),
-              learningRate: +f.get('learningRate'), transforms: f.get('transforms') === 'on', force: f.get('force') === 'on'
+              learningRate: +f.get('learningRate'), transforms: f.get('transforms') === 'on', force: f.get('force') === 'on',
+              objective: (f.get('objective') || '').trim() || null
             };
             status.classList.remove('error');
             status.textContent = 'sending…';
@@ -105,6 +106,7 @@ public static class StaticAssets
                 img.src = st.imageUrl; img.alt = st.alt; img.width = 192;
                 const cap = document.createElement('figcaption');
                 cap.textContent = st.technique + ' · parameters ' + st.paramsHash + ' (new)';
+                if (st.link) { const a = document.createElement('a'); a.href = st.link; a.className = 'objective-link'; a.textContent = ' · its page'; cap.append(a); }
                 fig.append(img, cap);
                 const li = document.createElement('li'); li.append(fig); list.prepend(li);
                 list.hidden = false;
@@ -113,6 +115,7 @@ public static class StaticAssets
               if (st.state === 'failed' || st.state === 'cancelled') { status.classList.add('error'); return; }
             }
           });
+        """ + Fires.FiresSection.Script + """
           document.querySelectorAll('button[data-sweep-action]').forEach(b => b.addEventListener('click', async () => {
             const out = $('#sweep-action-status');
             const r = await fetch(b.dataset.sweepAction, { method: 'POST', headers: headers() });
