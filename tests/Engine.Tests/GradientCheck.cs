@@ -3,7 +3,7 @@ using Microscope.Engine.Torch;
 namespace Microscope.Engine.Tests;
 
 /// <summary>Compares libtorch's autograd gradient (through the shim) with central finite
-/// differences in float64.</summary>
+/// differences in float64, on the test device (<see cref="TestDevice"/>).</summary>
 public static class GradientCheck
 {
     public static double[] Random(int count, int seed, double min = -1, double max = 1)
@@ -18,7 +18,7 @@ public static class GradientCheck
     }
 
     public static Tensor Constant(long[] shape, int seed) =>
-        torch.tensor(Random((int)shape.Aggregate(1L, (a, b) => a * b), seed), shape);
+        TestDevice.Moved(torch.tensor(Random((int)shape.Aggregate(1L, (a, b) => a * b), seed), shape));
 
     /// <summary>Asserts d(sum(f(x) * w))/dx matches finite differences for every element of x
     /// (or for <paramref name="sample"/> elements spread over x, where every one costs too much).</summary>
@@ -31,9 +31,9 @@ public static class GradientCheck
         Tensor weights;
         using (var scope = torch.NewDisposeScope())
         {
-            var x = torch.tensor(x0, shape).requires_grad_();
+            var x = torch.tensor(x0, shape).to(TestDevice.Current).requires_grad_();
             var y = f(x);
-            weights = torch.tensor(Random((int)y.numel(), seed + 1), y.shape);
+            weights = torch.tensor(Random((int)y.numel(), seed + 1), y.shape).to(TestDevice.Current);
             weights = scope.MoveToOuter(weights);
             var loss = (y * weights).sum();
             loss.backward();
@@ -58,6 +58,6 @@ public static class GradientCheck
         x[i] += delta;
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();
-        return (f(torch.tensor(x, shape)) * weights).sum().item();
+        return (f(torch.tensor(x, shape).to(TestDevice.Current)) * weights).sum().item();
     }
 }

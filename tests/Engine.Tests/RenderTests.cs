@@ -7,10 +7,11 @@ using Microscope.Engine.Torch;
 
 namespace Microscope.Engine.Tests;
 
-/// <summary>The shipped demo model, loaded once for the render tests.</summary>
+/// <summary>The shipped demo model, loaded once for the render tests, on the test device
+/// (<see cref="TestDevice"/>: the CPU unless MICROSCOPE_TEST_DEVICE says otherwise).</summary>
 public sealed class DemoModelFixture : IDisposable
 {
-    public VisionModel Model { get; } = ModelZoo.Load("demo", new WeightsSource.Shipped(), Device.CPU);
+    public VisionModel Model { get; } = ModelZoo.Load("demo", new WeightsSource.Shipped(), TestDevice.Current);
     public void Dispose() => Model.Dispose();
 }
 
@@ -31,6 +32,7 @@ public class RenderTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture
         {
             using var scope = torch.NewDisposeScope();
             var (images, _) = DemoTrainer.Batch(seed: 42, firstIndex: first, count: 64, size: 64);
+            images = images.to(demo.Model.Device);
             foreach (var u in all)
                 best[u] = Math.Max(best[u], Renderer.Evaluate(demo.Model, new ChannelObjective(op, [u]), images).Max());
         }
@@ -85,6 +87,7 @@ public class RenderTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture
     {
         using var scope = torch.NewDisposeScope();
         var (images, _) = DemoTrainer.Batch(seed: 1, firstIndex: 0, count: 2, size: 64);
+        images = images.to(demo.Model.Device);
         var ch = new ChannelObjective("conv2", [1, 2]);
         var ne = new NeuronObjective("conv3", [7]);
         var a = Renderer.Evaluate(demo.Model, ch, images);

@@ -103,8 +103,8 @@ public class TensorBindingTests
     [Fact] public void Gradient_pow_sqrt_log_abs() => GradientCheck.Check([6], x => (x.abs() + 0.5).sqrt().log() + x.pow(3));
     [Fact] public void Gradient_matmul() { using var w = GradientCheck.Constant([4, 3], 7); GradientCheck.Check([2, 4], x => x.matmul(w)); }
     [Fact] public void Gradient_reductions() => GradientCheck.Check([2, 3, 4], x => x.mean([2]) + x.sum([1], keepdim: true).mean([2]) * x.amax([2]));
-    [Fact] public void Gradient_shape_ops() { using var idx = torch.tensor([2L, 0L], [2]); GradientCheck.Check([3, 4], x => torch.cat([x.permute(1, 0).reshape(2, 6), x.transpose(0, 1).narrow(0, 1, 2).flatten().unsqueeze(0).narrow(1, 0, 6)], 0).index_select(1, idx) * x.select(1, 1).narrow(0, 0, 2).unsqueeze(0)); }
-    [Fact] public void Gradient_gather() { using var idx = torch.tensor([1L, 0L, 2L], [3, 1]); GradientCheck.Check([3, 4], x => x.gather(1, idx)); }
+    [Fact] public void Gradient_shape_ops() { using var idx = TestDevice.Moved(torch.tensor([2L, 0L], [2])); GradientCheck.Check([3, 4], x => torch.cat([x.permute(1, 0).reshape(2, 6), x.transpose(0, 1).narrow(0, 1, 2).flatten().unsqueeze(0).narrow(1, 0, 6)], 0).index_select(1, idx) * x.select(1, 1).narrow(0, 0, 2).unsqueeze(0)); }
+    [Fact] public void Gradient_gather() { using var idx = TestDevice.Moved(torch.tensor([1L, 0L, 2L], [3, 1])); GradientCheck.Check([3, 4], x => x.gather(1, idx)); }
 
     [Fact]
     public void Gradient_conv2d_with_stride_padding_and_groups()
@@ -125,7 +125,7 @@ public class TensorBindingTests
     public void Gradient_batch_norm_inference()
     {
         using var mean = GradientCheck.Constant([3], 8);
-        using var var = torch.tensor([0.5, 1.5, 2.0], [3]);
+        using var var = TestDevice.Moved(torch.tensor([0.5, 1.5, 2.0], [3]));
         using var g = GradientCheck.Constant([3], 9);
         using var b = GradientCheck.Constant([3], 10);
         GradientCheck.Check([2, 3, 2, 2], x => F.batch_norm(x, mean, var, g, b, eps: 1e-3));
@@ -134,13 +134,13 @@ public class TensorBindingTests
     [Fact] public void Gradient_pad() => GradientCheck.Check([1, 1, 3, 3], x => F.pad(x, [2, 1, 0, 3], 0.5) * F.pad(x, [2, 1, 0, 3], 0.5));
     [Fact] public void Gradient_bilinear_resize() => GradientCheck.Check([1, 2, 3, 4], x => F.interpolate(x, (5, 7), align_corners: true) + F.interpolate(x, (2, 3)).mean());
     [Fact] public void Gradient_log_softmax() => GradientCheck.Check([2, 5], x => F.log_softmax(x, 1) + F.softmax(x, 1));
-    [Fact] public void Gradient_cross_entropy() { using var t = torch.tensor([3L, 0L], [2]); GradientCheck.Check([2, 5], x => F.cross_entropy(x, t)); }
+    [Fact] public void Gradient_cross_entropy() { using var t = TestDevice.Moved(torch.tensor([3L, 0L], [2])); GradientCheck.Check([2, 5], x => F.cross_entropy(x, t)); }
 
     [Fact]
     public void Gradient_rotation_by_affine_grid_sample()
     {
         var (c, s) = (Math.Cos(0.3), Math.Sin(0.3));
-        using var theta = torch.tensor([c, -s, 0.1, s, c, -0.05], [1, 2, 3]);
+        using var theta = TestDevice.Moved(torch.tensor([c, -s, 0.1, s, c, -0.05], [1, 2, 3]));
         GradientCheck.Check([1, 2, 5, 5], x =>
         {
             using var grid = F.affine_grid(theta, x.shape);

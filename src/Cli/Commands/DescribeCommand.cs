@@ -19,15 +19,7 @@ public static class DescribeCommand
         command.SetAction(r => CommandErrors.Run(() =>
         {
             var slug = r.GetValue(name)!;
-            using var model = ModelZoo.CreateArchitecture(slug);
-            if (r.GetValue(random) is int seed) model.LoadWeights(new WeightsSource.Random(seed), Engine.Torch.Device.CPU);
-            else if (r.GetValue(weights) is string path) model.LoadWeights(new WeightsSource.File(path), Engine.Torch.Device.CPU);
-            // The demo model and ONNX models (resnet18, a .onnx path) carry their own weights.
-            else if (slug == "demo" || model is Engine.Models.Onnx.OnnxModel) model.LoadWeights(new WeightsSource.Shipped(), Engine.Torch.Device.CPU);
-            // A user's model: the weights beside its .model.json, when they are there.
-            else if (ModelSpec.IsSpecPath(slug) && File.Exists(ModelSpec.WeightsBeside(slug)))
-                model.LoadWeights(new WeightsSource.File(ModelSpec.WeightsBeside(slug)), Engine.Torch.Device.CPU);
-            var d = model.Describe();
+            var d = Describe(slug, r.GetValue(random), r.GetValue(weights));
             if (r.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(d with { }, Json.Indented));
@@ -41,5 +33,21 @@ public static class DescribeCommand
             return 0;
         }));
         return command;
+    }
+
+    private static ModelDescriptor Describe(string slug, int? seed, string? weights)
+    {
+        // A built-in model without weights to load: its stored descriptor, no model built.
+        if (seed is null && weights is null && slug != "demo" && slug != Engine.Models.Zoo.ResNet18.Name && ModelZoo.IsBuiltIn(slug))
+            return ModelZoo.DescribeArchitecture(slug);
+        using var model = ModelZoo.CreateArchitecture(slug);
+        if (seed is int s) model.LoadWeights(new WeightsSource.Random(s), Engine.Torch.Device.CPU);
+        else if (weights is string path) model.LoadWeights(new WeightsSource.File(path), Engine.Torch.Device.CPU);
+        // The demo model and ONNX models (resnet18, a .onnx path) carry their own weights.
+        else if (slug == "demo" || model is Engine.Models.Onnx.OnnxModel) model.LoadWeights(new WeightsSource.Shipped(), Engine.Torch.Device.CPU);
+        // A user's model: the weights beside its .model.json, when they are there.
+        else if (ModelSpec.IsSpecPath(slug) && File.Exists(ModelSpec.WeightsBeside(slug)))
+            model.LoadWeights(new WeightsSource.File(ModelSpec.WeightsBeside(slug)), Engine.Torch.Device.CPU);
+        return model.Describe();
     }
 }

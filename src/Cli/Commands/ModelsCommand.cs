@@ -13,11 +13,8 @@ public static class ModelsCommand
         var command = new Command("models", "List the models with their ops and unit counts; `models add` adds one to a running farm.") { json, ModelsAddCommand.Create() };
         command.SetAction(r => CommandErrors.Run(() =>
         {
-            var descriptors = ModelZoo.Names.Select(name =>
-            {
-                using var model = ModelZoo.CreateArchitecture(name);
-                return model.Describe();
-            }).ToList();
+            // Stored descriptors: listing builds no model (docs/performance.md, "microscope models").
+            var descriptors = ModelZoo.Names.Select(ModelZoo.DescribeArchitecture).ToList();
             if (r.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(descriptors.Select(d => new

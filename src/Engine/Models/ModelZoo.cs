@@ -76,6 +76,12 @@ public static class ModelZoo
         throw new UnknownNameException($"unknown model '{name}'{NameSuggestions.Format(name, Names)}; known: {string.Join(", ", Names)} (or the path of a {ModelSpec.FileSuffix} or .onnx file)");
     }
 
+    /// <summary>A model's ops, shapes and unit counts without weights (no version). The built-in
+    /// models' come from the stored <see cref="Zoo.ZooDescriptors"/>, so no model is built;
+    /// other models are built and described.</summary>
+    public static ModelDescriptor DescribeArchitecture(string name) =>
+        (IsBuiltIn(name) ? Zoo.ZooDescriptors.Find(name) : null) ?? Zoo.ZooDescriptors.Compute(name);
+
     public static VisionModel Load(string name, WeightsSource weights, Device device)
     {
         var model = CreateArchitecture(name);

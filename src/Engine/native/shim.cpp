@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -106,6 +107,13 @@ MS_API int ms_init(int threads) {
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 1024 * 1024 * 1024);
   if (threads > 0) torch::set_num_threads(threads);
+  // CUDA: libtorch lets cuDNN convolutions use TF32 by default on Ampere and later, which
+  // is not fp32; renders stay fp32 unless MICROSCOPE_TF32=1 asks for TF32 (the GPU check
+  // times both). Only flags: nothing happens on a CPU build.
+  const char* tf32 = std::getenv("MICROSCOPE_TF32");
+  const bool allow_tf32 = tf32 != nullptr && std::strcmp(tf32, "1") == 0;
+  at::globalContext().setAllowTF32CuDNN(allow_tf32);
+  at::globalContext().setAllowTF32CuBLAS(allow_tf32);
   END
 }
 MS_API int ms_num_threads() { return torch::get_num_threads(); }
