@@ -23,6 +23,7 @@ public static class CoordinatorApiDocs
         ["POST /api/sweeps/{id}/retry-failed"] = "Pack and send the sweep's failed tuples again (operator)",
         ["GET /api/techniques"] = "The lens registry: techniques, their parameters and files",
         ["POST /api/renders"] = "Render one unit on the priority lane (researcher or operator)",
+        ["POST /api/models/{model}/{op}/{unit}/fires"] = "Where a unit fires on an uploaded PNG or JPEG: its activation map, mean, peak and an overlay PNG (researcher token; 413/415/422 for bad images)",
         ["GET /api/renders/{id}"] = "A render's state and, when done, its image and record",
         ["POST /api/models"] = "Add a model (ONNX or .model.json) to the running farm (operator, multipart form)",
         ["GET /api/models"] = "Registered models and versions, and every model the farm can sweep",

@@ -33,5 +33,7 @@ public static class ViewerApiDocs
         ["DELETE /api/claims/{id}"] = "Delete a claim (its author's token)",
         ["GET /claims/{id}"] = "One claim with the units it names (HTML)",
         ["GET /claims"] = "Claims, searchable (?q=; HTML)",
+        ["GET /models/{model}/objectives"] = "Every objective render of the model, newest first (HTML)",
+        ["GET /models/{model}/objectives/{hash}"] = "One objective render's stable page: its expression, image and linked terms (HTML; ?v=)",
     };
 }
