@@ -32,7 +32,10 @@ public static class ViewerEndpoints
     public static void Map(IEndpointRouteBuilder app)
     {
         app.MapGet("/", async (CatalogueReader catalogue, CancellationToken cancel) =>
-            CataloguePages.Index(await catalogue.ModelsAsync(cancel), await catalogue.ResultCountsAsync(cancel)));
+        {
+            var models = await catalogue.ModelsAsync(cancel);
+            return CataloguePages.Index(models, await catalogue.ResultCountsAsync(cancel), await catalogue.RepresentativesAsync(models, cancel));
+        });
 
         app.MapGet("/models/{model}", async (string model, string? v, CatalogueReader catalogue, CancellationToken cancel) =>
         {

@@ -77,6 +77,26 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
     }
 
     [Fact]
+    public async Task Index_shows_each_models_strongest_channel_visualisation_linking_to_its_unit()
+    {
+        var (_, html, _) = await Get("/");
+        var card = Regex.Match(html, "<li data-model=\"demo\">.*?</li>").Value;
+        var link = Regex.Match(card, "<a href=\"/models/demo/([a-z0-9]+)/([0-9]+)\" class=\"picture\"><img loading=\"lazy\" src=\"([^\"]+)\"");
+        Assert.True(link.Success, card);
+        var (op, unit, src) = (link.Groups[1].Value, int.Parse(link.Groups[2].Value), link.Groups[3].Value);
+        // It is the demo's channel result with the highest objective, and its image is served.
+        var best = farm.Db(db => db.Results.Where(r => r.Model == "demo" && r.Version == farm.DemoVersion && r.Technique == "channel")
+            .OrderByDescending(r => r.ObjectiveEnd).ThenBy(r => r.Op).ThenBy(r => r.Unit).First());
+        Assert.Equal((best.Op, best.Unit), (op, unit));
+        Assert.Equal("/objects/" + string.Join('/', best.ImageKey.Split('/').Select(Uri.EscapeDataString)), src);
+        var (imageStatus, _, image) = await Get(src);
+        Assert.Equal(HttpStatusCode.OK, imageStatus);
+        Assert.Equal("image/png", image.Content.Headers.ContentType?.MediaType);
+        // Coverage in words: 80 of demo's 234 units have a channel visualisation.
+        Assert.Contains("80 of 234 units (34 %)", card);
+    }
+
+    [Fact]
     public async Task Model_page_draws_the_op_graph_and_coverage_per_technique()
     {
         var (status, html, _) = await Get("/models/demo");

@@ -78,6 +78,21 @@ public sealed class CatalogueReader(FarmDb db)
             .GroupBy(r => new { r.Op, r.Technique }).Select(g => new { g.Key.Op, g.Key.Technique, Units = g.Count() })
             .ToListAsync(cancel)).Select(c => new Coverage(c.Op, c.Technique, c.Units)).ToList();
 
+    /// <summary>Each model version's picture for the index page: its channel visualisation that
+    /// reached the highest objective (ties: first op and unit by name), or none before any is rendered.</summary>
+    public async Task<IReadOnlyDictionary<(string Model, string Version), ResultRow>> RepresentativesAsync(IEnumerable<ModelVersion> models, CancellationToken cancel)
+    {
+        var found = new Dictionary<(string, string), ResultRow>();
+        foreach (var m in models)
+        {
+            var best = await db.Results.AsNoTracking()
+                .Where(r => r.Model == m.Name && r.Version == m.Version && r.Technique == "channel")
+                .OrderByDescending(r => r.ObjectiveEnd).ThenBy(r => r.Op).ThenBy(r => r.Unit).FirstOrDefaultAsync(cancel);
+            if (best is not null) found[(m.Name, m.Version)] = best;
+        }
+        return found;
+    }
+
     /// <summary>Units with a result, per technique, of every model version (the index page's progress).</summary>
     public async Task<IReadOnlyDictionary<(string Model, string Version), IReadOnlyDictionary<string, int>>> ResultCountsAsync(CancellationToken cancel) =>
         (await db.Results.AsNoTracking().Select(r => new { r.Model, r.Version, r.Technique, r.Op, r.Unit }).Distinct()

@@ -16,7 +16,8 @@ public static class CataloguePages
 {
     private static string? Pin(ModelVersion m) => m.IsLatest ? null : m.Version;
 
-    public static IResult Index(IReadOnlyList<ModelVersion> models, IReadOnlyDictionary<(string Model, string Version), IReadOnlyDictionary<string, int>> counts)
+    public static IResult Index(IReadOnlyList<ModelVersion> models, IReadOnlyDictionary<(string Model, string Version), IReadOnlyDictionary<string, int>> counts,
+        IReadOnlyDictionary<(string Model, string Version), ResultRow>? pictures = null)
     {
         var s = new StringBuilder("<h1>Models</h1>");
         if (models.Count == 0)
@@ -24,6 +25,25 @@ public static class CataloguePages
             s.Append("<p class=\"empty-catalogue\">No model is registered yet: start a sweep (<code>microscope sweep --model demo</code>) and it appears here.</p>");
             return Page("Models", s.ToString());
         }
+        // A picture per model: the unit it renders most strongly, linking to that unit.
+        s.Append("<ul class=\"gallery\">");
+        foreach (var m in models)
+        {
+            var d = m.Descriptor;
+            var c = counts.GetValueOrDefault((m.Name, m.Version)) ?? new Dictionary<string, int>();
+            var rendered = c.GetValueOrDefault("channel");
+            var coverage = d.UnitCount == 0 ? 0 : 100.0 * rendered / d.UnitCount;
+            s.Append($"<li data-model=\"{E(m.Name)}\">");
+            if (pictures?.GetValueOrDefault((m.Name, m.Version)) is { } r)
+            {
+                var href = LinkResolver.Href(new Target(m.Name, r.Op, r.Unit));
+                s.Append($"<a href=\"{E(href)}\" class=\"picture\"><img loading=\"lazy\" src=\"{E(ObjectUrl(r.ImageKey))}\" alt=\"{E($"channel visualisation of {m.Name} {r.Op} unit {r.Unit}")}\" onerror=\"this.hidden=true\"></a>");
+            }
+            else s.Append("<span class=\"picture empty\" aria-hidden=\"true\"></span>");
+            s.Append($"<a href=\"{E(LinkResolver.Href(new Target(m.Name, null, null)))}\" class=\"name\">{E(m.Name)}</a>")
+                .Append($"<span class=\"muted\">{E(d.Dataset)} · {N(rendered)} of {N(d.UnitCount)} units ({coverage.ToString("F0", CultureInfo.InvariantCulture)} %)</span></li>");
+        }
+        s.Append("</ul>");
         s.Append("<table class=\"models\"><thead><tr><th scope=\"col\">model</th><th scope=\"col\">version</th><th scope=\"col\">dataset</th>")
             .Append("<th scope=\"col\" class=\"num\">ops</th><th scope=\"col\" class=\"num\">units</th><th scope=\"col\">rendered (per technique)</th></tr></thead><tbody>");
         foreach (var m in models)

@@ -26,6 +26,11 @@ public static class StaticAssets
         .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 6px; list-style: none; padding: 0; }
         .grid li a { display: block; text-decoration: none; } .grid img, .grid .empty { width: 100%; aspect-ratio: 1; display: block; background: #8883; image-rendering: auto; }
         .grid .label { font-size: 12px; }
+        .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 16px; list-style: none; padding: 0; margin: 0 0 24px; }
+        .gallery li { display: flex; flex-direction: column; gap: 2px; font-size: 13px; }
+        .gallery .picture { display: block; aspect-ratio: 1; background: #8883; border-radius: 6px; overflow: hidden; }
+        .gallery .picture img { width: 100%; height: 100%; object-fit: cover; display: block; }
+        .gallery .name { font-weight: 600; font-size: 15px; }
         .results { display: flex; flex-wrap: wrap; gap: 14px; list-style: none; padding: 0; }
         figure { margin: 0; } figure img { width: 192px; height: auto; background: #8883; display: block; }
         figure img.wide { width: 384px; } figcaption { font-size: 12px; max-width: 384px; }
