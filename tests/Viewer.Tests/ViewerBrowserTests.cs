@@ -13,6 +13,30 @@ public sealed class ViewerBrowserTests(ViewerFarm farm, ChromiumBrowser chromium
     private Task<IPage> Page() => chromium.NewPageAsync(farm.ViewerUrl);
 
     [Fact]
+    public async Task The_op_grid_is_browsed_with_the_arrow_keys()
+    {
+        var page = await Page();
+        await page.GotoAsync("/models/demo/conv3");
+        await Expect(page.Locator("ul.grid li")).ToHaveCountAsync(48);
+        // The first arrow focuses the first unit; then right, down and up move by cell and row.
+        await page.Keyboard.PressAsync("ArrowDown");
+        await Expect(page.Locator("ul.grid li[data-unit='0'] a")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("ArrowRight");
+        await Expect(page.Locator("ul.grid li[data-unit='1'] a")).ToBeFocusedAsync();
+        var columns = await page.EvaluateAsync<int>("() => { const a = [...document.querySelectorAll('ul.grid > li > a')]; return a.filter(x => x.offsetTop === a[0].offsetTop).length; }");
+        Assert.True(columns > 1 && columns < 48, $"{columns} columns");
+        await page.Keyboard.PressAsync("ArrowDown");
+        await Expect(page.Locator($"ul.grid li[data-unit='{1 + columns}'] a")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("ArrowUp");
+        await page.Keyboard.PressAsync("ArrowLeft");
+        await Expect(page.Locator("ul.grid li[data-unit='0'] a")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("End");
+        await Expect(page.Locator("ul.grid li[data-unit='47'] a")).ToBeFocusedAsync();
+        await page.Keyboard.PressAsync("Enter");
+        await Expect(page).ToHaveURLAsync(new Regex("/models/demo/conv3/47$"));
+    }
+
+    [Fact]
     public async Task Browse_from_the_models_to_an_op_to_a_unit()
     {
         var page = await Page();

@@ -26,6 +26,7 @@ public static class StaticAssets
         .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 6px; list-style: none; padding: 0; }
         .grid li a { display: block; text-decoration: none; } .grid img, .grid .empty { width: 100%; aspect-ratio: 1; display: block; background: #8883; image-rendering: auto; }
         .grid .label { font-size: 12px; }
+        .grid li a:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px; }
         .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 16px; list-style: none; padding: 0; margin: 0 0 24px; }
         .gallery li { display: flex; flex-direction: column; gap: 2px; font-size: 13px; }
         .gallery .picture { display: block; aspect-ratio: 1; background: #8883; border-radius: 6px; overflow: hidden; }
@@ -46,13 +47,33 @@ public static class StaticAssets
         kbd { border: 1px solid var(--line); border-radius: 3px; padding: 0 4px; }
         """;
 
-    // Keyboard: [ and ] (or j / k) step through units on a unit page; "/" focuses the search.
+    // Keyboard: [ and ] (or j / k) step through units on a unit page; "/" focuses the search;
+    // on an op page the arrow keys (and Home / End) move through the grid, Enter opens a unit.
     // The re-render form and the sweep buttons send the token from sessionStorage.
     public const string Js = """
         (() => {
           const $ = (s, r = document) => r.querySelector(s);
+          const grid = $('ul.grid');
+          const arrows = ['ArrowRight', 'ArrowLeft', 'ArrowDown', 'ArrowUp', 'Home', 'End'];
+          if (grid) grid.addEventListener('keydown', e => {
+            if (!arrows.includes(e.key) || e.ctrlKey || e.metaKey || e.altKey) return;
+            const links = [...grid.querySelectorAll(':scope > li > a')];
+            const i = links.indexOf(document.activeElement);
+            if (i < 0 || links.length === 0) return;
+            // Columns: the cells on the first cell's row.
+            const top = links[0].offsetTop;
+            const cols = Math.max(1, links.filter(a => a.offsetTop === top).length);
+            const next = { ArrowRight: i + 1, ArrowLeft: i - 1, ArrowDown: i + cols, ArrowUp: i - cols, Home: 0, End: links.length - 1 }[e.key];
+            e.preventDefault();
+            e.stopPropagation();
+            if (next >= 0 && next < links.length) links[next].focus();
+          });
           document.addEventListener('keydown', e => {
             const t = e.target;
+            if (grid && !grid.contains(t) && arrows.includes(e.key) && !(t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT'))) {
+              const first = grid.querySelector(':scope > li > a');
+              if (first) { e.preventDefault(); first.focus(); return; }
+            }
             if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
             if (e.ctrlKey || e.metaKey || e.altKey) return;
             if (e.key === '/') { const q = $('#q'); if (q) { e.preventDefault(); q.focus(); } return; }
