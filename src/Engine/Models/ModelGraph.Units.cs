@@ -76,7 +76,7 @@ public abstract record UnitRule
 
     /// <summary>Per-channel parameters (batch norm's) of the chosen channels, shaped to broadcast
     /// over a (S, 1, ...) tensor of the given rank.</summary>
-    public static Tensor PerImage(Tensor perChannel, Tensor channels, int rank)
+    private static Tensor PerImage(Tensor perChannel, Tensor channels, int rank)
     {
         using var picked = perChannel.index_select(0, channels);
         return picked.reshape([channels.size(0), .. Enumerable.Repeat(1L, rank - 1)]);
@@ -100,20 +100,29 @@ public sealed partial class ModelGraph
         plan.CollectWhole(whole);
         var values = whole.Count == 0 ? new Dictionary<string, Tensor>() : Run(input, whole);
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var result = plan.Evaluate(this, input, values, batch);
+        var result = plan.Evaluate(input, values);
         _profile?.Add(new NodeTime($"{target} (own units)", System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, result.numel(), 0));
         return result;
     }
 
+    /// <summary>Refuses a unit outside an op of <paramref name="count"/> channels, naming the op,
+    /// its range and the first unit outside it (renders, objectives and unit picks alike).</summary>
+    public static void RequireUnits(string op, long count, IEnumerable<long> units)
+    {
+        foreach (var u in units)
+            if (u < 0 || u >= count) throw new ArgumentOutOfRangeException(nameof(units), $"op '{op}' has units 0..{count - 1}, not {u}");
+    }
+
     /// <summary>Image i's channel channels[i] of a whole (B, C, ...) output, as (B, 1, ...).</summary>
     public static Tensor PickUnits(Tensor whole, IReadOnlyList<long> channels) =>
-        new PickPlan(Input, [.. Enumerable.Range(0, channels.Count)], [.. channels]).Evaluate(null!, whole, new Dictionary<string, Tensor>(), channels.Count);
+        new PickPlan(Input, [.. Enumerable.Range(0, channels.Count)], [.. channels]).Evaluate(whole, new Dictionary<string, Tensor>());
 
     /// <summary>Which part of the graph produces which images' channels.</summary>
     private abstract record UnitPlan(int[] Images, long[] Channels)
     {
         public abstract void CollectWhole(HashSet<string> whole);
-        public abstract Tensor Evaluate(ModelGraph graph, Tensor input, IReadOnlyDictionary<string, Tensor> values, int batch);
+        /// <param name="input">The graph's whole input batch (or, for <see cref="PickUnits"/>, the whole output).</param>
+        public abstract Tensor Evaluate(Tensor input, IReadOnlyDictionary<string, Tensor> values);
     }
 
     /// <summary>The node is run whole and the channels picked from its output.</summary>
@@ -124,13 +133,11 @@ public sealed partial class ModelGraph
             if (NodeName != Input) whole.Add(NodeName);
         }
 
-        public override Tensor Evaluate(ModelGraph graph, Tensor input, IReadOnlyDictionary<string, Tensor> values, int batch)
+        public override Tensor Evaluate(Tensor input, IReadOnlyDictionary<string, Tensor> values)
         {
             var full = NodeName == Input ? input : values[NodeName];
             var s = full.shape;
-            var outside = Channels.Where(c => c < 0 || c >= s[1]).ToList();
-            if (outside.Count > 0)
-                throw new ArgumentOutOfRangeException(nameof(Channels), $"op '{NodeName}' has units 0..{s[1] - 1}, not {outside[0]}");
+            RequireUnits(NodeName, s[1], Channels);
             // Row images[i] * C + channels[i] of the (B * C, ...) view is image i's channel.
             var flat = Images.Select((image, i) => image * s[1] + Channels[i]).ToArray();
             using var index = torch.tensor(flat, [flat.Length], full.device);
@@ -148,11 +155,11 @@ public sealed partial class ModelGraph
                 if (i != Input) whole.Add(i);
         }
 
-        public override Tensor Evaluate(ModelGraph graph, Tensor input, IReadOnlyDictionary<string, Tensor> values, int batch)
+        public override Tensor Evaluate(Tensor input, IReadOnlyDictionary<string, Tensor> values)
         {
             using var scope = torch.NewDisposeScope();
             var device = input.device;
-            var everyImage = Images.Length == batch && Images.Select((image, i) => image == i).All(x => x);
+            var everyImage = Images.Length == input.size(0) && Images.Select((image, i) => image == i).All(x => x);
             var rows = everyImage ? null : torch.tensor(Images.Select(i => (long)i).ToArray(), [Images.Length], device);
             var args = Node.Inputs.Select(name =>
             {
@@ -167,9 +174,9 @@ public sealed partial class ModelGraph
     private sealed record PerChannelPlan(UnitRule.PerChannel Rule, UnitPlan Inner) : UnitPlan(Inner.Images, Inner.Channels)
     {
         public override void CollectWhole(HashSet<string> whole) => Inner.CollectWhole(whole);
-        public override Tensor Evaluate(ModelGraph graph, Tensor input, IReadOnlyDictionary<string, Tensor> values, int batch)
+        public override Tensor Evaluate(Tensor input, IReadOnlyDictionary<string, Tensor> values)
         {
-            using var selected = Inner.Evaluate(graph, input, values, batch);
+            using var selected = Inner.Evaluate(input, values);
             using var channels = torch.tensor(Channels, [Channels.Length], input.device);
             return Rule.Apply(selected, channels);
         }
@@ -182,12 +189,12 @@ public sealed partial class ModelGraph
             foreach (var t in Terms) t.CollectWhole(whole);
         }
 
-        public override Tensor Evaluate(ModelGraph graph, Tensor input, IReadOnlyDictionary<string, Tensor> values, int batch)
+        public override Tensor Evaluate(Tensor input, IReadOnlyDictionary<string, Tensor> values)
         {
-            var total = Terms[0].Evaluate(graph, input, values, batch);
+            var total = Terms[0].Evaluate(input, values);
             foreach (var term in Terms.Skip(1))
             {
-                using var next = term.Evaluate(graph, input, values, batch);
+                using var next = term.Evaluate(input, values);
                 using var previous = total;
                 total = previous + next;
             }
@@ -203,10 +210,10 @@ public sealed partial class ModelGraph
             foreach (var p in Parts) p.CollectWhole(whole);
         }
 
-        public override Tensor Evaluate(ModelGraph graph, Tensor input, IReadOnlyDictionary<string, Tensor> values, int batch)
+        public override Tensor Evaluate(Tensor input, IReadOnlyDictionary<string, Tensor> values)
         {
             using var scope = torch.NewDisposeScope();
-            var pieces = Parts.Select(p => p.Evaluate(graph, input, values, batch)).ToList();
+            var pieces = Parts.Select(p => p.Evaluate(input, values)).ToList();
             var joined = pieces.Count == 1 ? pieces[0] : torch.cat(pieces, 0);
             // Parts list images part by part; put them back in this plan's order.
             var order = Parts.SelectMany(p => p.Images).ToArray();

@@ -78,8 +78,7 @@ public abstract class VisionModel : IDisposable
     {
         var name = ResolveOp(op);
         var channels = units.Select(u => (long)u).ToList();
-        if (Graph.ChannelsOf(name) is int count && channels.Any(c => c < 0 || c >= count))
-            throw new ArgumentOutOfRangeException(nameof(units), $"op '{name}' has units 0..{count - 1}, not {channels.First(c => c < 0 || c >= count)}");
+        if (Graph.ChannelsOf(name) is int count) ModelGraph.RequireUnits(name, count, channels);
         if (!PruneUnits)
         {
             using var whole = Forward(input, name);

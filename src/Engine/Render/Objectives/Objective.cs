@@ -82,17 +82,9 @@ public abstract class UnitObjective(string op, IReadOnlyList<int> units) : Objec
     /// <summary>Picks, for each batch index b, column units[b] of a (B, C) tensor.</summary>
     protected Tensor PickUnits(Tensor perChannel)
     {
-        var batch = perChannel.size(0);
-        if (Units.Count != 1 && Units.Count != batch)
-            throw new ArgumentException($"{Units.Count} units for a batch of {batch}");
-        var channels = perChannel.size(1);
-        var index = new long[batch];
-        for (var b = 0; b < batch; b++)
-        {
-            var u = Units[Units.Count == 1 ? 0 : b];
-            if (u < 0 || u >= channels) throw new ArgumentOutOfRangeException(nameof(Units), $"op '{Op}' has units 0..{channels - 1}, not {u}");
-            index[b] = u;
-        }
+        var batch = (int)perChannel.size(0);
+        var index = UnitsFor(batch).Select(u => (long)u).ToArray();
+        Models.ModelGraph.RequireUnits(Op, perChannel.size(1), index);
         using var idx = torch.tensor(index, [batch, 1], perChannel.device);
         using var picked = perChannel.gather(1, idx);
         return picked.reshape(batch);
