@@ -14,7 +14,7 @@ public static class CliProgress
         {
             var lastDecile = -1;
             var started = DateTime.UtcNow;
-            var result = work(new SyncProgress(done =>
+            var result = work(new SyncProgress<int>(done =>
             {
                 var decile = total == 0 ? 10 : done * 10 / total;
                 if (decile == lastDecile) return;
@@ -30,7 +30,7 @@ public static class CliProgress
             .Start(ctx =>
             {
                 var task = ctx.AddTask(title, maxValue: Math.Max(1, total));
-                return work(new SyncProgress(done => task.Value = done));
+                return work(new SyncProgress<int>(done => task.Value = done));
             });
     }
 
@@ -62,15 +62,11 @@ public static class CliProgress
                 }));
             });
     }
+}
 
-    private sealed class SyncProgress<TValue>(Action<TValue> report) : IProgress<TValue>
-    {
-        public void Report(TValue value) => report(value);
-    }
-
-    /// <summary>Reports on the caller's thread (System.Progress would post to the thread pool).</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
-    }
+/// <summary>Reports on the caller's thread, as it happens (System.Progress would post to the
+/// thread pool): progress bars, and the bench's per-step clocks.</summary>
+internal sealed class SyncProgress<TValue>(Action<TValue> report) : IProgress<TValue>
+{
+    public void Report(TValue value) => report(value);
 }

@@ -23,7 +23,7 @@ public static class StepProfile
         var p = new RenderParameters { Steps = warmup + steps, Size = size, Seed = 0 };
         try
         {
-            Renderer.Render(model, new ChannelObjective(op, units), units.Length, p, new Progress(step =>
+            Renderer.Render(model, new ChannelObjective(op, units), units.Length, p, new SyncProgress<int>(step =>
             {
                 if (step == warmup) collecting = new Both(StepPhases.Collect(phases), ModelGraph.ProfileNodes(nodes));
                 if (step == warmup + steps) collecting?.Dispose();
@@ -53,11 +53,6 @@ public static class StepProfile
         Console.WriteLine($"  {"layer (forward only)",-40} {"ms",8} {"GFLOP",7} {"GFLOP/s",8}");
         foreach (var l in r.Layers)
             Console.WriteLine($"  {l.Node,-40} {l.ForwardMs,8:F2} {l.GFlop,7:F2} {(l.GFlop > 0 ? l.GFlopPerSecond.ToString("F0") : "-"),8}");
-    }
-
-    private sealed class Progress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 
     private sealed class Both(IDisposable a, IDisposable b) : IDisposable

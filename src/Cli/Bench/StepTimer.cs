@@ -20,7 +20,7 @@ public static class StepTimer
         var clock = Stopwatch.StartNew();
         var last = 0.0;
         var nativeNs = 0L;
-        Renderer.Render(model, objective, batch, p, new SyncProgress(step =>
+        Renderer.Render(model, objective, batch, p, new SyncProgress<int>(step =>
         {
             if (model.Device.Type == DeviceType.CUDA) torch.cuda.synchronize(model.Device);
             var now = clock.Elapsed.TotalMilliseconds;
@@ -46,11 +46,5 @@ public static class StepTimer
         var v = values.OrderBy(x => x).ToList();
         if (v.Count == 0) return double.NaN;
         return v.Count % 2 == 1 ? v[v.Count / 2] : (v[v.Count / 2 - 1] + v[v.Count / 2]) / 2;
-    }
-
-    /// <summary>Reports on the caller's thread, right after each step.</summary>
-    private sealed class SyncProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }
