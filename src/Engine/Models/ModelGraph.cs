@@ -83,11 +83,6 @@ public sealed partial class ModelGraph
         return new Restore(() => _profile = previous);
     }
 
-    private sealed class Restore(Action restore) : IDisposable
-    {
-        public void Dispose() => restore();
-    }
-
     /// <summary>A node's output channels when known without running it.</summary>
     public int? ChannelsOf(string name) => name == Input ? 3 : _nodes[_index[name]].Channels;
 

@@ -51,9 +51,4 @@ public sealed class StepPhases
     {
         if (device.Type == DeviceType.CUDA) torch.cuda.synchronize(device);
     }
-
-    private sealed class Restore(Action restore) : IDisposable
-    {
-        public void Dispose() => restore();
-    }
 }
