@@ -16,6 +16,9 @@ public sealed record RenderSettings
     public double Decay { get; init; } = 1.0;
     public double InitStd { get; init; } = 0.01;
     public IReadOnlyList<int> Thresholds { get; init; } = [];
+    /// <summary>The convolutions' arithmetic: "fp32" (default) or "bf16" (faster on CPUs with
+    /// AVX-512 BF16; different pixels, so it enters the hash).</summary>
+    public string Precision { get; init; } = "fp32";
     /// <summary>Lens parameters by lens name, then parameter name, as invariant text
     /// (<c>{"diversity": {"images": "6"}}</c>); the coordinator keeps only those of the
     /// request's lenses that differ from their defaults, in canonical form.</summary>
@@ -47,6 +50,7 @@ public sealed record RenderSettings
             .SelectMany(l => l.Value.Select(p => $"{l.Key}.{p.Key}={p.Value}"))
             .Order(StringComparer.Ordinal).ToList();
         if (lens.Count > 0) text.Append(";lens=").Append(string.Join(",", lens));
+        if (Precision != "fp32") text.Append(";precision=").Append(Precision);
         return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..12];
     }
 

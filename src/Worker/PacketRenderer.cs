@@ -5,6 +5,7 @@ using Microscope.Engine.Render;
 using Microscope.Engine.Lenses;
 using Microscope.Engine.Torch;
 using Microscope.Farm.Hosting;
+using Microscope.Farm.Rendering;
 
 namespace Microscope.Worker;
 
@@ -37,8 +38,7 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
     public IReadOnlyList<string> Check(RenderWork work)
     {
         var problems = new List<string>();
-        var parameters = ToEngine(work.Parameters);
-        problems.AddRange(parameters.Validate());
+        problems.AddRange(work.Parameters.Problems());
         if (work.Parameters.Size > options.MaxImageSize)
             problems.Add($"size {work.Parameters.Size} exceeds this worker's limit of {options.MaxImageSize} px (Worker:MaxImageSize)");
         if (LensRegistry.TryGet(work.Technique) is not { } lens)
@@ -69,7 +69,7 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         {
             throw new PermanentRenderException(e.Message);
         }
-        var parameters = ToEngine(work.Parameters);
+        var parameters = work.Parameters.ToEngine();
         var lensParameters = work.Parameters.ParametersOf(lens.Name);
         var data = weights.DatasetFor(work.Model) is { } folder ? _data with { DatasetFolder = folder } : _data;
         // Only unit lenses batch; op-level and analysis lenses compute the whole op in one run.
@@ -161,17 +161,6 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         return ModelFiles.Load(name, files.Model.Format, files.File, files.Companion, _device);
     }
 
-    public static RenderParameters ToEngine(RenderSettings p) => new()
-    {
-        Steps = p.Steps,
-        Size = p.Size,
-        Seed = p.Seed,
-        LearningRate = p.LearningRate,
-        Transforms = p.Transforms,
-        Decay = p.Decay,
-        InitStd = p.InitStd,
-        Thresholds = p.Thresholds,
-    };
 
     public void Dispose()
     {

@@ -10,12 +10,17 @@ public class BenchCliTests
     public void Bench_reports_steps_pruning_sweep_and_profile_for_the_demo_model()
     {
         var r = CliRunner.Run("bench", "--model", "demo", "--op", "conv3", "--batch", "4", "--size", "32", "--steps", "2", "--warmup", "1",
-            "--rounds", "2", "--pruning", "--sweep", "--profile", "--json");
+            "--rounds", "2", "--precision", "fp32", "bf16", "--pruning", "--sweep", "--profile", "--json");
         Assert.True(r.ExitCode == 0, r.Stderr);
         var report = JsonDocument.Parse(r.Stdout).RootElement;
-        var step = report.GetProperty("render_steps").EnumerateArray().Single();
-        Assert.Equal(("conv3", 4), (step.GetProperty("op").GetString(), step.GetProperty("batch").GetInt32()));
-        Assert.True(step.GetProperty("ms_per_step").GetDouble() > 0);
+        // One step row per precision asked for, side by side.
+        var steps = report.GetProperty("render_steps").EnumerateArray().ToList();
+        Assert.Equal(["fp32", "bf16"], steps.Select(s => s.GetProperty("precision").GetString()));
+        foreach (var step in steps)
+        {
+            Assert.Equal(("conv3", 4), (step.GetProperty("op").GetString(), step.GetProperty("batch").GetInt32()));
+            Assert.True(step.GetProperty("ms_per_step").GetDouble() > 0);
+        }
         Assert.True(report.GetProperty("pruning").EnumerateArray().Single().GetProperty("speed_up").GetDouble() > 0);
         var sweep = report.GetProperty("sweep");
         Assert.Equal(234, sweep.GetProperty("units").GetInt32());
@@ -28,6 +33,15 @@ public class BenchCliTests
         // conv1 and conv2 feed conv3 whole; conv3 computes only the four units asked for.
         Assert.Contains(layers, l => l.GetProperty("node").GetString() == "conv1" && l.GetProperty("g_flop").GetDouble() > 0);
         Assert.Contains(layers, l => l.GetProperty("node").GetString() == "conv3 (own units)");
+    }
+
+    [Fact]
+    public void An_unknown_precision_is_refused_before_any_work()
+    {
+        var r = CliRunner.Run("render", "--model", "demo", "--op", "conv3", "--unit", "0", "--precision", "fp16", "--out", Path.GetTempPath());
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("fp16", r.Stderr);
+        Assert.Contains("bf16", r.Stderr);
     }
 
     [Fact]

@@ -52,6 +52,30 @@ public class RenderTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture
     }
 
     [Fact]
+    public void Bf16_convolutions_reach_the_objective_fp32_reaches_scored_in_fp32_and_leave_the_setting_as_it_was()
+    {
+        // The demo model is trained; its live conv3 units (the render test above finds them).
+        int[] units = [0, 3, 5, 9];
+        var objective = new ChannelObjective("conv3", units);
+        var fp32 = Renderer.Render(demo.Model, objective, units.Length, Quick);
+        var bf16 = Renderer.Render(demo.Model, objective, units.Length, Quick with { Precision = Precision.Bf16 });
+        Assert.False(torch.precision.bf16Convolutions);
+
+        double ScoreInFp32(RenderResult r)
+        {
+            using var scope = torch.NewDisposeScope();
+            var images = torch.tensor(r.Images.SelectMany(i => i.Pixels).ToArray(), [r.Images.Count, 3, Quick.Size, Quick.Size]).to(demo.Model.Device);
+            return Renderer.Evaluate(demo.Model, objective, images).Average();
+        }
+        var (a, b) = (ScoreInFp32(fp32), ScoreInFp32(bf16));
+        // The switch took effect: other arithmetic, other pixels...
+        Assert.NotEqual(fp32.Images[0].Pixels, bf16.Images[0].Pixels);
+        Assert.True(a > 1, $"fp32 renders score only {a:F3}: pick live units");
+        // ...and the same objective reached, judged by the float32 network.
+        Assert.True(b >= 0.9 * a, $"bf16 renders score {b:F3} in fp32, fp32 renders {a:F3}");
+    }
+
+    [Fact]
     public void Neuron_render_raises_the_centre_activation()
     {
         var result = Renderer.Render(demo.Model, new NeuronObjective("conv4", [5]), 1, Quick);

@@ -17,6 +17,8 @@ public class ApiValidationTests
         { "/api/sweeps", """{"model":"demo","techniques":["deepest-dream"]}""", 422, "unknown technique" },
         { "/api/sweeps", """{"model":"demo","parameters":{"steps":0}}""", 422, "steps must be between" },
         { "/api/sweeps", """{"model":"demo","parameters":{"size":4}}""", 422, "size must be between" },
+        { "/api/sweeps", """{"model":"demo","parameters":{"precision":"fp16"}}""", 422, "precision must be fp32 or bf16, not 'fp16'" },
+        { "/api/renders", """{"model":"demo","op":"conv1","unit":1,"parameters":{"precision":"fp16"}}""", 422, "precision must be fp32 or bf16" },
         { "/api/sweeps", """{"model":"demo","parameters":{"steps":"many"}}""", 400, "steps" },
         { "/api/sweeps", """{"model":"demo","parameters":{"stepz":10}}""", 400, "stepz" },
         { "/api/sweeps", """{"model":"demo", """, 400, "malformed" },

@@ -1,4 +1,5 @@
 using Microscope.Contracts;
+using Microscope.Farm.Rendering;
 
 namespace Microscope.Farm.Tests;
 
@@ -17,6 +18,7 @@ public class ContractsTests
         {
             p with { Steps = 511 }, p with { Size = 64 }, p with { Seed = 1 }, p with { LearningRate = 0.051 },
             p with { Transforms = false }, p with { Decay = 0.5 }, p with { InitStd = 0.02 }, p with { Thresholds = [32] },
+            p with { Precision = "bf16" },
             p with { LensParameters = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["diversity"] = new Dictionary<string, string> { ["images"] = "6" } } },
         };
         Assert.Equal(variants.Length, variants.Select(v => v.Hash()).Append(p.Hash()).Distinct().Count() - 1);
@@ -24,6 +26,17 @@ public class ContractsTests
         // Lens parameters enter only when given, sorted: none and an empty set hash alike.
         Assert.Equal("a6c85fc305cc", variants[^1].Hash());
         Assert.Equal(p.Hash(), (p with { LensParameters = new Dictionary<string, IReadOnlyDictionary<string, string>>() }).Hash());
+        // Precision enters only when it is not the default fp32.
+        Assert.Equal(p.Hash(), (p with { Precision = "fp32" }).Hash());
+    }
+
+    [Fact]
+    public void TheWiresPrecisionReachesTheEngine()
+    {
+        Assert.Equal(Engine.Render.Precision.Bf16, new RenderSettings { Precision = "bf16" }.ToEngine().Precision);
+        Assert.Equal(Engine.Render.Precision.Fp32, new RenderSettings().ToEngine().Precision);
+        Assert.Empty(new RenderSettings { Precision = "bf16" }.Problems());
+        Assert.Contains("precision must be fp32 or bf16, not 'half'", new RenderSettings { Precision = "half" }.Problems());
     }
 
     [Fact]

@@ -15,12 +15,12 @@ public static class StepProfile
     public sealed record Report(string Op, int Batch, int Size, double StepMs, double StepGFlop, double GFlopPerSecond,
         IReadOnlyList<Phase> Phases, IReadOnlyList<Layer> Layers);
 
-    public static Report Measure(VisionModel model, string op, int[] units, int size, int warmup, int steps)
+    public static Report Measure(VisionModel model, string op, int[] units, int size, int warmup, int steps, Precision precision = Precision.Fp32)
     {
         var phases = new StepPhases();
         var nodes = new List<ModelGraph.NodeTime>();
         IDisposable? collecting = null;
-        var p = new RenderParameters { Steps = warmup + steps, Size = size, Seed = 0 };
+        var p = new RenderParameters { Steps = warmup + steps, Size = size, Seed = 0, Precision = precision };
         try
         {
             Renderer.Render(model, new ChannelObjective(op, units), units.Length, p, new SyncProgress<int>(step =>

@@ -13,9 +13,9 @@ public static class StepTimer
     /// <summary>One measurement: the timed steps' durations and the time spent inside the shim.</summary>
     public sealed record Sample(IReadOnlyList<double> StepMs, double NativeMs);
 
-    public static Sample Measure(VisionModel model, Objective objective, int batch, int size, int warmup, int steps)
+    public static Sample Measure(VisionModel model, Objective objective, int batch, int size, int warmup, int steps, Precision precision = Precision.Fp32)
     {
-        var p = new RenderParameters { Steps = warmup + steps, Size = size, Seed = 0 };
+        var p = new RenderParameters { Steps = warmup + steps, Size = size, Seed = 0, Precision = precision };
         var times = new List<double>();
         var clock = Stopwatch.StartNew();
         var last = 0.0;

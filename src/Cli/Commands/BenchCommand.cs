@@ -15,12 +15,12 @@ namespace Microscope.Cli.Commands;
 /// median of the timed steps of interleaved rounds, each measurement after its own warm-up.</summary>
 public static class BenchCommand
 {
-    public sealed record StepTiming(string Op, int Batch, int Size, double MsPerStep, double NativeMsPerStep, double OverheadPercent);
+    public sealed record StepTiming(string Op, int Batch, int Size, Precision Precision, double MsPerStep, double NativeMsPerStep, double OverheadPercent);
     public sealed record TruncationTiming(string Op, int Batch, int Size, double TruncatedMs, double FullMs, double SavingPercent);
     public sealed record PruningTiming(string Op, int Batch, int Size, double WholeOpMs, double OwnUnitsMs, double SpeedUp);
     public sealed record SweepOp(string Op, int Units, double MsPerStep, double Hours);
     public sealed record SweepEstimate(int Batch, int Size, int Steps, int Units, double Hours, double UnitsPerHour, IReadOnlyList<SweepOp> Ops);
-    public sealed record NaiveComparison(string Op, int Batch, int Size, int NaiveThreads, double NaiveMsPerStep, double MsPerStep, double SpeedUp,
+    public sealed record NaiveComparison(string Op, int Batch, int Size, Precision Precision, int NaiveThreads, double NaiveMsPerStep, double MsPerStep, double SpeedUp,
         int ObjectiveSteps, double NaiveObjective, double Objective, double ObjectiveByEngine);
     public sealed record BenchReport(string Model, string Device, int Threads, int Steps, int Rounds, IReadOnlyList<StepTiming> RenderSteps,
         IReadOnlyList<TruncationTiming> Truncation, IReadOnlyList<PruningTiming>? Pruning, SweepEstimate? Sweep, IReadOnlyList<NaiveComparison>? Naive,
@@ -43,9 +43,10 @@ public static class BenchCommand
         var naiveThreads = new Option<int>("--naive-threads") { Description = "with --naive: threads the PyTorch loop uses (0: PyTorch's default on this machine)", DefaultValueFactory = _ => 0 };
         var profile = new Option<bool>("--profile") { Description = "also profile one render step per op at the largest --batch: phases, each layer's forward, GFLOP/s" };
         var peak = new Option<double?>("--peak-gflops") { Description = "with --profile: the device's peak GFLOP/s, to print the achieved share" };
+        var precisions = PrecisionOption.CreateList("convolution arithmetic, fp32 and/or bf16 (docs/performance.md): the step table interleaves every one given; the other tables use the first");
         var json = new Option<bool>("--json") { Description = "print JSON" };
         var command = new Command("bench", "Measure render speed (see docs/performance.md).")
-            { steps, warmup, rounds, size, ops, batches, pruning, sweep, sweepSteps, naive, naiveSteps, naiveThreads, profile, peak, json };
+            { steps, warmup, rounds, size, ops, batches, precisions, pruning, sweep, sweepSteps, naive, naiveSteps, naiveThreads, profile, peak, json };
         models.AddTo(command);
         command.SetAction(r => CommandErrors.Run(() =>
         {
@@ -80,7 +81,9 @@ public static class BenchCommand
             var chosen = r.GetValue(ops) is { Length: > 0 } given
                 ? given.Select(model.ResolveOp).ToList()
                 : new[] { names[0], names[names.Count / 2], names[^1] }.Distinct().ToList();
-            var configs = (from b in r.GetValue(batches)! from op in chosen select (Op: op, Batch: b)).ToList();
+            var arithmetic = r.Values(precisions);
+            var first = arithmetic[0];
+            var configs = (from b in r.GetValue(batches)! from op in chosen from a in arithmetic select (Op: op, Batch: b, Precision: a)).ToList();
 
             // Render steps (and, with --pruning, the same steps with the whole op), interleaved.
             var samples = configs.ToDictionary(c => c, _ => new List<StepTimer.Sample>());
@@ -89,36 +92,38 @@ public static class BenchCommand
                 foreach (var c in configs)
                 {
                     var objective = new ChannelObjective(c.Op, Units(model, c.Op, c.Batch));
-                    samples[c].Add(StepTimer.Measure(model, objective, c.Batch, px, w, n));
-                    if (r.GetValue(pruning))
+                    samples[c].Add(StepTimer.Measure(model, objective, c.Batch, px, w, n, c.Precision));
+                    if (r.GetValue(pruning) && c.Precision == first)
                     {
                         model.PruneUnits = false;
-                        try { wholeOp[c].Add(StepTimer.Measure(model, objective, c.Batch, px, w, n)); }
+                        try { wholeOp[c].Add(StepTimer.Measure(model, objective, c.Batch, px, w, n, c.Precision)); }
                         finally { model.PruneUnits = true; }
                     }
-                    Console.Error.WriteLine($"  round {round + 1}/{rc}: {c.Op} batch {c.Batch}");
+                    Console.Error.WriteLine($"  round {round + 1}/{rc}: {c.Op} batch {c.Batch} {c.Precision.Name()}");
                 }
             var stepTimings = configs.Select(c =>
             {
                 var ms = StepTimer.Median(samples[c].SelectMany(s => s.StepMs));
                 var native = StepTimer.Median(samples[c].Select(s => s.NativeMs / n));
-                return new StepTiming(c.Op, c.Batch, px, ms, native, Math.Max(0, (ms - native) / ms * 100));
+                return new StepTiming(c.Op, c.Batch, px, c.Precision, ms, native, Math.Max(0, (ms - native) / ms * 100));
             }).ToList();
             var pruningTimings = r.GetValue(pruning)
-                ? configs.Select(c =>
+                ? configs.Where(c => c.Precision == first).Select(c =>
                 {
                     var own = StepTimer.Median(samples[c].SelectMany(s => s.StepMs));
                     var whole = StepTimer.Median(wholeOp[c].SelectMany(s => s.StepMs));
                     return new PruningTiming(c.Op, c.Batch, px, whole, own, whole / own);
                 }).ToList()
                 : null;
-            var truncation = configs.Where(c => c.Op != names[^1])
-                .Select(c => TimeTruncation(model, c.Op, names[^1], c.Batch, px, n * rc)).ToList();
-            var sweepEstimate = r.GetValue(sweep) ? EstimateSweep(model, r.GetValue(batches)!.Max(), px, w, r.GetValue(sweepSteps)) : null;
+            List<TruncationTiming> truncation;
+            using (first.Use())
+                truncation = [.. configs.Where(c => c.Op != names[^1] && c.Precision == first)
+                    .Select(c => TimeTruncation(model, c.Op, names[^1], c.Batch, px, n * rc))];
+            var sweepEstimate = r.GetValue(sweep) ? EstimateSweep(model, r.GetValue(batches)!.Max(), px, w, r.GetValue(sweepSteps), first) : null;
             var naiveComparisons = reference is null ? null
-                : chosen.Select(op => CompareWithNaive(model, reference, naiveWeights!, op, r.GetValue(batches)!.Max(), px, w, n, rc, r.GetValue(naiveSteps), r.GetValue(naiveThreads))).ToList();
+                : chosen.Select(op => CompareWithNaive(model, reference, naiveWeights!, op, r.GetValue(batches)!.Max(), px, w, n, rc, r.GetValue(naiveSteps), r.GetValue(naiveThreads), first)).ToList();
             var profiles = r.GetValue(profile)
-                ? chosen.Select(op => StepProfile.Measure(model, op, Units(model, op, r.GetValue(batches)!.Max()), px, w, n)).ToList()
+                ? chosen.Select(op => StepProfile.Measure(model, op, Units(model, op, r.GetValue(batches)!.Max()), px, w, n, first)).ToList()
                 : null;
 
             var report = new BenchReport(model.Name + (model.RandomWeights ? " (random weights)" : ""), model.Device.ToString(), torch.ThreadCount, n, rc,
@@ -145,9 +150,9 @@ public static class BenchCommand
     {
         Console.WriteLine($"model {report.Model}, device {report.Device}, {report.Threads} threads, median of {report.Steps} timed steps x {report.Rounds} interleaved rounds per figure");
         Console.WriteLine("render step (Fourier image + transforms + forward to op + backward + Adam):");
-        Console.WriteLine($"  {"op",-24} {"batch",5} {"size",5} {"ms/step",9} {"in shim",9} {"binding overhead",17}");
+        Console.WriteLine($"  {"op",-24} {"batch",5} {"size",5} {"conv",5} {"ms/step",9} {"in shim",9} {"binding overhead",17}");
         foreach (var t in report.RenderSteps)
-            Console.WriteLine($"  {t.Op,-24} {t.Batch,5} {t.Size,5} {t.MsPerStep,9:F2} {t.NativeMsPerStep,9:F2} {t.OverheadPercent,16:F2}%");
+            Console.WriteLine($"  {t.Op,-24} {t.Batch,5} {t.Size,5} {t.Precision.Name(),5} {t.MsPerStep,9:F2} {t.NativeMsPerStep,9:F2} {t.OverheadPercent,16:F2}%");
         Console.WriteLine("forward + backward, truncated at the op versus the full network:");
         Console.WriteLine($"  {"op",-24} {"batch",5} {"size",5} {"truncated ms",13} {"full ms",9} {"saving",7}");
         foreach (var t in report.Truncation)
@@ -168,7 +173,7 @@ public static class BenchCommand
         if (report.Naive is { } naive)
         {
             Console.WriteLine("versus the naive PyTorch loop (tools/naive_reference.py: whole network, weight gradients), same weights, interleaved:");
-            Console.WriteLine($"  naive loop threads: {naive[0].NaiveThreads} (ours: {report.Threads})");
+            Console.WriteLine($"  naive loop threads: {naive[0].NaiveThreads} (ours: {report.Threads}, {naive[0].Precision.Name()} convolutions)");
             Console.WriteLine($"  {"op",-24} {"batch",5} {"size",5} {"naive ms",9} {"ms/step",9} {"speed-up",9} {"objective naive",16} {"objective ours",15}");
             foreach (var c in naive)
                 Console.WriteLine($"  {c.Op,-24} {c.Batch,5} {c.Size,5} {c.NaiveMsPerStep,9:F1} {c.MsPerStep,9:F1} {c.SpeedUp,8:F2}x {c.NaiveObjective,16:F3} {c.Objective,15:F3}");
@@ -178,13 +183,13 @@ public static class BenchCommand
 
     /// <summary>Every op of the channel sweep timed at one batch size; the sweep renders each op's
     /// units in batches of that size.</summary>
-    private static SweepEstimate EstimateSweep(VisionModel model, int batch, int size, int warmup, int sweepSteps)
+    private static SweepEstimate EstimateSweep(VisionModel model, int batch, int size, int warmup, int sweepSteps, Precision precision)
     {
         var swept = model.Describe().Ops.Where(o => o.InSweep).ToList();
         var ops = new List<SweepOp>();
         foreach (var op in swept)
         {
-            var sample = StepTimer.Measure(model, new ChannelObjective(op.Name, Units(model, op.Name, batch)), batch, size, warmup, 3);
+            var sample = StepTimer.Measure(model, new ChannelObjective(op.Name, Units(model, op.Name, batch)), batch, size, warmup, 3, precision);
             var ms = StepTimer.Median(sample.StepMs);
             var batchesOfOp = (op.Channels + batch - 1) / batch;
             ops.Add(new SweepOp(op.Name, op.Channels, ms, batchesOfOp * sweepSteps * ms / 3.6e6));
@@ -198,7 +203,7 @@ public static class BenchCommand
     /// <summary>The naive loop and ours alternate round by round on the same op, batch and weights;
     /// then both render the same number of steps and one model (the reference's) scores both.</summary>
     private static NaiveComparison CompareWithNaive(VisionModel model, NaiveLoop reference, string weights, string op, int batch, int size,
-        int warmup, int steps, int rounds, int objectiveSteps, int naiveThreads)
+        int warmup, int steps, int rounds, int objectiveSteps, int naiveThreads, Precision precision)
     {
         var naiveMs = new List<double>();
         var ours = new List<double>();
@@ -206,7 +211,7 @@ public static class BenchCommand
         for (var round = 0; round < rounds; round++)
         {
             naiveMs.Add(reference.Render(weights, op, batch, size, warmup, steps, naiveThreads).MsPerStepMedian);
-            ours.Add(StepTimer.Median(StepTimer.Measure(model, objective, batch, size, warmup, steps).StepMs));
+            ours.Add(StepTimer.Median(StepTimer.Measure(model, objective, batch, size, warmup, steps, precision).StepMs));
             Console.Error.WriteLine($"  naive comparison {op}: round {round + 1}/{rounds}: naive {naiveMs[^1]:F0} ms/step, ours {ours[^1]:F0} ms/step");
         }
         var dir = Directory.CreateTempSubdirectory("microscope-bench-");
@@ -215,7 +220,7 @@ public static class BenchCommand
             var naiveImages = Path.Combine(dir.FullName, "naive.f32");
             var ourImages = Path.Combine(dir.FullName, "ours.f32");
             reference.Render(weights, op, batch, size, 0, objectiveSteps, naiveThreads, naiveImages);
-            var rendered = Renderer.Render(model, objective, batch, new RenderParameters { Steps = objectiveSteps, Size = size, Seed = 0 });
+            var rendered = Renderer.Render(model, objective, batch, new RenderParameters { Steps = objectiveSteps, Size = size, Seed = 0, Precision = precision });
             using (var f = File.Create(ourImages))
                 foreach (var image in rendered.Images)
                     f.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(image.Pixels.AsSpan()));
@@ -226,7 +231,7 @@ public static class BenchCommand
             // Our images scored by our engine: equal to the reference's score of them when the two
             // implementations compute the same network.
             var byEngine = rendered.Images.Average(i => i.ObjectiveEnd);
-            return new NaiveComparison(op, batch, size, reference.LastThreads, n, o, n / o, objectiveSteps, naiveScore, ourScore, byEngine);
+            return new NaiveComparison(op, batch, size, precision, reference.LastThreads, n, o, n / o, objectiveSteps, naiveScore, ourScore, byEngine);
         }
         finally
         {

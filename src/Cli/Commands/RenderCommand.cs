@@ -53,6 +53,7 @@ public static class RenderCommand
         var seed = new Option<int>("--seed") { Description = "random seed: the same seed gives the same image for a unit, whatever else is in its batch", DefaultValueFactory = _ => 0 };
         var lr = new Option<double>("--lr") { Description = "Adam learning rate", DefaultValueFactory = _ => 0.05 };
         var noTransforms = new Option<bool>("--no-transforms") { Description = "optimise without the jitter/scale/rotate stack" };
+        var precision = PrecisionOption.Create();
         var thresholds = new Option<int[]>("--threshold") { Description = "also save the image after this many steps ({stem}.step{N}.png); repeatable", AllowMultipleArgumentsPerToken = true };
         var output = new Option<DirectoryInfo>("--out", "-o") { Description = "output folder", Required = true };
         var json = new Option<bool>("--json") { Description = "print one JSON object per result on stdout" };
@@ -63,7 +64,7 @@ public static class RenderCommand
         var caricatureInputs = new Option<DirectoryInfo?>("--caricature-inputs") { Description = "caricature: folder of PNG/JPEG input images (default: $MICROSCOPE_PHOTOS for every model but demo; else procedural inputs)" };
         var command = new Command("render", "Render feature visualisations (or any technique) of units of one op.")
         {
-            op, objective, units, allUnits, technique, lensParameters, steps, size, seed, lr, noTransforms, thresholds, output, json, sheet, images, topK, dataset, caricatureInputs,
+            op, objective, units, allUnits, technique, lensParameters, steps, size, seed, lr, noTransforms, precision, thresholds, output, json, sheet, images, topK, dataset, caricatureInputs,
         };
         models.AddTo(command);
         // Lens parameters are checked when the command line is parsed: a bad one does no work.
@@ -89,6 +90,7 @@ public static class RenderCommand
                 Seed = r.GetValue(seed),
                 LearningRate = r.GetValue(lr),
                 Transforms = !r.GetValue(noTransforms),
+                Precision = r.Value(precision),
                 Thresholds = r.GetValue(thresholds) ?? [],
             };
             var problems = parameters.Validate();

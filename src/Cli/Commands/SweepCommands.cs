@@ -20,13 +20,14 @@ public static class SweepCommand
         var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 512, Description = "optimisation steps" };
         var size = new Option<int>("--size") { DefaultValueFactory = _ => 128, Description = "image size in pixels" };
         var seed = new Option<int>("--seed") { Description = "random seed" };
+        var precision = PrecisionOption.Create();
         var packetSize = new Option<int?>("--packet-size") { Description = "units per work packet (default: the coordinator's)" };
         var force = new Option<bool>("--force") { Description = "render again what already exists with these parameters" };
         var paused = new Option<bool>("--paused") { Description = "expand the sweep but send nothing until it is resumed (POST /api/sweeps/{id}/resume, or the viewer's sweeps page)" };
         var follow = new Option<bool>("--follow") { Description = "show progress until the sweep finishes" };
         var command = new Command("sweep", "Start a sweep on a running coordinator.")
         {
-            coordinator, model, version, ops, units, techniques, lensParameters, steps, size, seed, packetSize, force, paused, follow,
+            coordinator, model, version, ops, units, techniques, lensParameters, steps, size, seed, precision, packetSize, force, paused, follow,
         };
         IReadOnlyList<Lens> Chosen(string[]? names) => LensRegistry.Expand(names is { Length: > 0 } ? names : LensRegistry.DefaultSweep);
         // Lens parameters are checked against the registry when the command line is parsed.
@@ -48,7 +49,7 @@ public static class SweepCommand
                 Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : null,
                 Parameters = new RenderSettings
                 {
-                    Steps = r.GetValue(steps), Size = r.GetValue(size), Seed = r.GetValue(seed),
+                    Steps = r.GetValue(steps), Size = r.GetValue(size), Seed = r.GetValue(seed), Precision = r.GetValue(precision)!,
                     LensParameters = LensParameterText.Parse(r.GetValue(lensParameters) ?? [], Chosen(r.GetValue(techniques))) is { Count: > 0 } lp ? lp : null,
                 },
                 PacketSize = r.GetValue(packetSize),

@@ -5,6 +5,7 @@ using Microscope.Coordinator.Models;
 using Microscope.Engine.Lenses;
 using Microscope.Engine.Models;
 using Microscope.Engine.Render;
+using Microscope.Farm.Rendering;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage;
 
@@ -135,7 +136,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
     private static RenderSettings? CheckParameters(RenderSettings? given, IReadOnlyList<string> techniques, Dictionary<string, string[]> errors)
     {
         var p = given ?? new RenderSettings();
-        var problems = ToEngine(p).Validate().ToList();
+        var problems = p.Problems().ToList();
         var canonical = new SortedDictionary<string, IReadOnlyDictionary<string, string>>(StringComparer.Ordinal);
         foreach (var (name, values) in p.LensParameters ?? new Dictionary<string, IReadOnlyDictionary<string, string>>())
         {
@@ -159,17 +160,6 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         return p with { LensParameters = canonical.Count > 0 ? canonical : null };
     }
 
-    public static RenderParameters ToEngine(RenderSettings p) => new()
-    {
-        Steps = p.Steps,
-        Size = p.Size,
-        Seed = p.Seed,
-        LearningRate = p.LearningRate,
-        Transforms = p.Transforms,
-        Decay = p.Decay,
-        InitStd = p.InitStd,
-        Thresholds = p.Thresholds,
-    };
 
     private static readonly string[] TupleColumns =
     [

@@ -12,6 +12,8 @@ public sealed record RenderParameters
     public bool Transforms { get; init; } = true;
     public double Decay { get; init; } = 1.0;
     public double InitStd { get; init; } = 0.01;
+    /// <summary>The convolutions' arithmetic (fp32 unless asked; see <see cref="Render.Precision"/>).</summary>
+    public Precision Precision { get; init; } = Precision.Fp32;
     /// <summary>Steps after which an intermediate image is kept (the last step always is).</summary>
     public IReadOnlyList<int> Thresholds { get; init; } = [];
 

@@ -35,6 +35,7 @@ public static class Renderer
         if (batch < 1) throw new ArgumentException($"batch must be at least 1, not {batch}");
 
         if (seeds is not null && seeds.Count != batch) throw new ArgumentException($"{seeds.Count} image seeds for a batch of {batch}");
+        using var precision = p.Precision.Use();
         var rng = new Random(ImageSeeds.Transforms(p.Seed));
         var device = model.Device;
         var trajectory = new float[batch][];

@@ -30,6 +30,8 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static partial int ms_num_threads();
     [LibraryImport(Lib)] internal static partial int ms_cuda_device_count();
     [LibraryImport(Lib)] internal static partial void ms_profile_enable(int on);
+    [LibraryImport(Lib)] internal static partial void ms_set_conv_bf16(int on);
+    [LibraryImport(Lib)] internal static partial int ms_get_conv_bf16();
     [LibraryImport(Lib)] internal static partial void ms_profile_reset();
     [LibraryImport(Lib)] internal static partial void ms_profile_read(out long ns, out long calls);
     [LibraryImport(Lib)] internal static partial int ms_synchronize(int deviceType, int deviceIndex);

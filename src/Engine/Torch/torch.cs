@@ -125,6 +125,19 @@ public static partial class torch
         if (n != length) throw new ArgumentException($"data has {length} elements but shape [{string.Join(", ", shape)}] needs {n}");
     }
 
+    // ---- precision -------------------------------------------------------------------
+
+    public static class precision
+    {
+        /// <summary>Whether convolutions run in bfloat16 (process-wide; inputs and outputs stay
+        /// float32). Off unless a render asks for it (<see cref="Render.Precision"/>).</summary>
+        public static bool bf16Convolutions
+        {
+            get => Native.ms_get_conv_bf16() != 0;
+            set => Native.ms_set_conv_bf16(value ? 1 : 0);
+        }
+    }
+
     // ---- profiling (the bench's binding-overhead measurement) ---------------------
 
     public static class profiler
