@@ -11,19 +11,22 @@ public class LensTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture>
 {
     private static readonly RenderParameters Tiny = new() { Steps = 12, Size = 32, Seed = 5 };
 
-    [Fact]
-    public void A_unit_renders_the_same_pixels_alone_and_at_any_position_of_a_batch()
+    [Theory]
+    [InlineData(Precision.Fp32)]
+    [InlineData(Precision.Bf16)]
+    public void A_unit_renders_the_same_pixels_alone_and_at_any_position_of_a_batch(Precision precision)
     {
+        var tiny = Tiny with { Precision = precision };
         static byte[] Rgb(LensResult r) => ImageFile.ToRgb24(ImageFile.Decode(r.Files[0].Content).Pixels, 32, 32);
-        var alone = Rgb(LensRunner.Run(demo.Model, "conv3", "channel", [9], Tiny).Single());
-        var batch = LensRunner.Run(demo.Model, "conv3", "channel", [4, 17, 9, 30], Tiny);
+        var alone = Rgb(LensRunner.Run(demo.Model, "conv3", "channel", [9], tiny).Single());
+        var batch = LensRunner.Run(demo.Model, "conv3", "channel", [4, 17, 9, 30], tiny);
         var packed = Rgb(batch[2]);
         var differing = alone.Zip(packed).Count(x => Math.Abs(x.First - x.Second) > 1);
         Assert.True(differing == 0, $"{differing} of {alone.Length} bytes differ by more than 1/255 between unit 9 alone and at position 2 of 4");
         // The other units are other images (the check above could fail), and neuron too is packing-invariant.
         Assert.True(alone.Zip(Rgb(batch[0])).Count(x => Math.Abs(x.First - x.Second) > 8) > alone.Length / 4);
-        var neuronAlone = Rgb(LensRunner.Run(demo.Model, "conv3", "neuron", [9], Tiny).Single());
-        var neuronPacked = Rgb(LensRunner.Run(demo.Model, "conv3", "neuron", [9, 4], Tiny)[0]);
+        var neuronAlone = Rgb(LensRunner.Run(demo.Model, "conv3", "neuron", [9], tiny).Single());
+        var neuronPacked = Rgb(LensRunner.Run(demo.Model, "conv3", "neuron", [9, 4], tiny)[0]);
         Assert.True(neuronAlone.Zip(neuronPacked).All(x => Math.Abs(x.First - x.Second) <= 1));
     }
 
