@@ -32,6 +32,14 @@ public sealed class ModelOptions
         WeightsSource source = seed is int s ? new WeightsSource.Random(s)
             : weights is not null ? new WeightsSource.File(weights)
             : new WeightsSource.Shipped();
-        return ModelZoo.Load(model, source, Engine.Torch.Device.Resolve(r.GetValue(Device)));
+        try
+        {
+            return ModelZoo.Load(model, source, Engine.Torch.Device.Resolve(r.GetValue(Device)));
+        }
+        catch (InvalidOperationException e) when (source is WeightsSource.Shipped)
+        {
+            // Zoo organisms other than demo ship no weights: say which options give some.
+            throw new ArgumentException($"{e.Message} (--weights FILE), or use seeded random weights (--random-weights SEED)", e);
+        }
     }
 }

@@ -45,6 +45,16 @@ public class BenchCliTests
     }
 
     [Fact]
+    public void A_zoo_model_without_weights_is_one_line_naming_the_options_that_give_some()
+    {
+        var r = CliRunner.Run("bench", "--model", "inceptionv1", "--op", "conv2d2", "--steps", "1");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Contains("ships no weights", r.Stderr);
+        Assert.Contains("--random-weights SEED", r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    [Fact]
     public void The_naive_reference_scores_the_engines_images_as_the_engine_does()
     {
         var r = CliRunner.Run("bench", "--model", "inceptionv1", "--naive", "--op", "conv2d1", "--batch", "2", "--size", "32", "--steps", "1",
