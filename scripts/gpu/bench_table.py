@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Prints the GPU check's benchmark table from `microscope bench --json` outputs.
 
-Usage: bench_table.py FP32.json [TF32.json]
+Usage: bench_table.py FP32.json [TF32.json [BF16.json ...]]
 
 For each op and batch: ms per render step and units per hour of a full channel sweep at
-512 steps per unit (batch units per render, one render = 512 steps), with the TF32 figures
-beside the fp32 ones when the second file is given. Reads the bench's `render_steps` rows
+512 steps per unit (batch units per render, one render = 512 steps), for each file, labelled
+by its name (bench-tf32.json -> tf32), with each later file's speed-up over the first. Reads the bench's `render_steps` rows
 (`op`, `batch`, `ms_per_step`); a `units_per_hour` field in a row, where the bench gives one,
 is printed as the bench's own figure.
 """
@@ -44,22 +44,31 @@ def units_per_hour(row):
     return row["batch"] * 3600 * 1000 / (row["ms_per_step"] * SWEEP_STEPS)
 
 
+def label(path):
+    stem = path.rsplit("/", 1)[-1].removesuffix(".json")
+    return stem.removeprefix("bench-")
+
+
 def main(paths):
-    if not 1 <= len(paths) <= 2:
+    if not paths:
         sys.exit(__doc__)
-    report, fp32 = rows(paths[0])
-    tf32 = rows(paths[1])[1] if len(paths) == 2 else {}
+    report, first = rows(paths[0])
+    others = [(label(p), rows(p)[1]) for p in paths[1:]]
+    name = label(paths[0])
     print(f"model {report.get('model', '?')}, device {report.get('device', '?')}, "
           f"{report.get('steps', '?')} timed steps per figure; units/hour = batch x 3600 s / (ms/step x {SWEEP_STEPS} steps)")
-    header = f"{'op':<12} {'batch':>5} {'fp32 ms/step':>13} {'fp32 units/h':>13}"
-    if tf32:
-        header += f" {'tf32 ms/step':>13} {'tf32 units/h':>13} {'tf32 speed-up':>14}"
+    header = f"{'op':<12} {'batch':>5} {name + ' ms/step':>13} {name + ' units/h':>13}"
+    for other, _ in others:
+        header += f" {other + ' ms/step':>13} {other + ' units/h':>13} {other + ' speed-up':>14}"
     print(header)
-    for key, row in fp32.items():
+    for key, row in first.items():
         line = f"{key[0]:<12} {key[1]:>5} {row['ms_per_step']:>13.2f} {units_per_hour(row):>13.0f}"
-        if key in tf32:
-            t = tf32[key]
-            line += f" {t['ms_per_step']:>13.2f} {units_per_hour(t):>13.0f} {row['ms_per_step'] / t['ms_per_step']:>13.2f}x"
+        for _, found in others:
+            if key in found:
+                t = found[key]
+                line += f" {t['ms_per_step']:>13.2f} {units_per_hour(t):>13.0f} {row['ms_per_step'] / t['ms_per_step']:>13.2f}x"
+            else:
+                line += f" {'-':>13} {'-':>13} {'-':>14}"
         if "units_per_hour" in row:
             line += f"  (bench: {row['units_per_hour']:.0f} units/h)"
         print(line)

@@ -4,7 +4,7 @@
 #   1. builds the libtorch shim against python3's torch (its CMake prefix);
 #   2. runs the Engine tests that matter on the device (render, determinism, gradient checks,
 #      a CUDA render and InceptionV1 activations against the CPU's);
-#   3. prints the benchmark: InceptionV1 at conv2d2, mixed4a, mixed5b, batch 32, fp32, then TF32.
+#   3. prints the benchmark: InceptionV1 at conv2d2, mixed4a, mixed5b, batch 32, fp32, then TF32 and bf16.
 # The .NET side comes prepared from a machine with the SDK: scripts/gpu/prepare.sh writes
 # .gpu/bundle.tar.xz (the .NET runtime, the CLI, the Engine tests and xunit's console runner).
 # `--device cpu` runs the same steps against this machine's CPU libtorch with a small bench:
@@ -135,7 +135,7 @@ unset MICROSCOPE_TEST_DEVICE
 
 # ---- 4. the benchmark ---------------------------------------------------------------------------
 # The catalogue's standard: InceptionV1 (random weights: speed does not depend on them) at
-# batch 32 and its input size, fp32 (TF32 off: the shim's default), then TF32.
+# batch 32 and its input size, fp32 (TF32 off: the shim's default), then TF32, then bf16 convolutions.
 bench=(bench --model inceptionv1 --random-weights 0 --op conv2d2 --op mixed4a --op mixed5b --json)
 if [[ "$device" == cuda ]]; then bench+=(--batch 32 --device cuda --steps "$steps")
 else bench+=(--batch 2 --device cpu --steps 1 --size 96); fi   # the dry run: parsing, not speed
@@ -150,6 +150,9 @@ jsons=("$logs/bench-fp32.json")
 if [[ "$device" == cuda ]]; then
   step bench-tf32 180 bash -c 'bench_to "$@"' _ "$logs/bench-tf32.json" env MICROSCOPE_TF32=1 "${cli[@]}" "${bench[@]}" \
     && jsons+=("$logs/bench-tf32.json") || fail "bench tf32 (log: $logs/bench-tf32.log)"
+  # bf16 convolutions (float32 everywhere else), the CPU's opt-in: whether cuDNN gains as much.
+  step bench-bf16 150 bash -c 'bench_to "$@"' _ "$logs/bench-bf16.json" env MICROSCOPE_TF32=0 "${cli[@]}" "${bench[@]}" --precision bf16 \
+    && jsons+=("$logs/bench-bf16.json") || fail "bench bf16 (log: $logs/bench-bf16.log)"
 fi
 if ((bench_ok)); then
   python3 "$root/scripts/gpu/bench_table.py" "${jsons[@]}" | tee "$logs/bench-table.txt"

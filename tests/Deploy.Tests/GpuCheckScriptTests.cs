@@ -36,7 +36,7 @@ public sealed class GpuCheckScriptTests
         Assert.Contains("MICROSCOPE_TEST_DEVICE", File.ReadAllText(Path.Combine(RepositoryPaths.Root, "tests", "Engine.Tests", "TestDevice.cs")), StringComparison.Ordinal);
 
         // The bench options it passes are the CLI's, and its ops are InceptionV1's.
-        var bench = Read("src", "Cli", "Commands", "BenchCommand.cs") + Read("src", "Cli", "ModelOptions.cs");
+        var bench = Read("src", "Cli", "Commands", "BenchCommand.cs") + Read("src", "Cli", "ModelOptions.cs") + Read("src", "Cli", "Commands", "PrecisionOption.cs");
         foreach (var option in Regex.Matches(check, @"bench[^\n]*").SelectMany(m => Regex.Matches(m.Value, @"--[a-z][a-z-]+").Select(o => o.Value)).Distinct())
             Assert.True(bench.Contains($"\"{option}\"", StringComparison.Ordinal), $"check.sh passes {option} to the bench, which has no such option");
         var inception = Read("src", "Engine", "Models", "Zoo", "descriptors.json");
@@ -67,11 +67,14 @@ public sealed class GpuCheckScriptTests
                 """;
             File.WriteAllText(Path.Combine(dir.FullName, "fp32.json"), Report(100, 250));
             File.WriteAllText(Path.Combine(dir.FullName, "tf32.json"), Report(50, 125));
-            var (code, output) = Run("python3", Gpu("bench_table.py"), Path.Combine(dir.FullName, "fp32.json"), Path.Combine(dir.FullName, "tf32.json"));
+            File.WriteAllText(Path.Combine(dir.FullName, "bench-bf16.json"), Report(80, 200));
+            var (code, output) = Run("python3", Gpu("bench_table.py"), Path.Combine(dir.FullName, "fp32.json"), Path.Combine(dir.FullName, "tf32.json"),
+                Path.Combine(dir.FullName, "bench-bf16.json"));
             Assert.True(code == 0, output);
             // 32 units per render of 512 steps at 100 ms a step: 32 * 3600 s / 51.2 s = 2250 units/hour.
-            Assert.Matches(new Regex(@"conv2d2\s+32\s+100\.00\s+2250\s+50\.00\s+4500\s+2\.00x"), output);
-            Assert.Matches(new Regex(@"mixed4a\s+32\s+250\.00\s+900\s+125\.00\s+1800\s+2\.00x"), output);
+            Assert.Matches(new Regex(@"conv2d2\s+32\s+100\.00\s+2250\s+50\.00\s+4500\s+2\.00x\s+80\.00\s+2812\s+1\.25x"), output);
+            Assert.Matches(new Regex(@"mixed4a\s+32\s+250\.00\s+900\s+125\.00\s+1800\s+2\.00x\s+200\.00\s+1125\s+1\.25x"), output);
+            Assert.Contains("bf16 ms/step", output, StringComparison.Ordinal);
 
             File.WriteAllText(Path.Combine(dir.FullName, "broken.json"), "  measured conv2d2 batch 32\n");
             var (bad, message) = Run("python3", Gpu("bench_table.py"), Path.Combine(dir.FullName, "broken.json"));
