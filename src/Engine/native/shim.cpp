@@ -263,55 +263,15 @@ MS_API int ms_cat(T* tensors, int n, int64_t dim, T* out) {
 
 MS_API void ms_set_conv_bf16(int on) { g_conv_bf16 = on != 0; }
 MS_API int ms_get_conv_bf16() { return g_conv_bf16 ? 1 : 0; }
-// A convolution of the image itself (at most 4 channels, input needing a gradient, weights
-// not): its input gradient as a transposed convolution. oneDNN's backward-data for so few
-// channels is slow on CPU (InceptionV1's 7x7 stride-2 conv2d0 at batch 8: 51 vs 23 ms; whole
-// steps 117 -> 86 ms at conv2d2, docs/performance.md). It stays float32 under bf16
-// convolutions: bfloat16 gains nothing on 3 channels (and libtorch 1.13's bfloat16 transposed
-// convolution refuses this shape).
-struct ImageConv : public torch::autograd::Function<ImageConv> {
-  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor b,
-                        std::vector<int64_t> stride, std::vector<int64_t> padding) {
-    ctx->save_for_backward({w});
-    ctx->saved_data["stride"] = stride;
-    ctx->saved_data["padding"] = padding;
-    ctx->saved_data["height"] = x.size(2);
-    ctx->saved_data["width"] = x.size(3);
-    return torch::conv2d(x, w, b, stride, padding);
-  }
-  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
-    auto w = ctx->get_saved_variables()[0];
-    auto stride = ctx->saved_data["stride"].toIntVector();
-    auto padding = ctx->saved_data["padding"].toIntVector();
-    const auto& g = grads[0];
-    int64_t size[2] = {ctx->saved_data["height"].toInt(), ctx->saved_data["width"].toInt()};
-    std::vector<int64_t> output_padding(2);
-    for (int d = 0; d < 2; d++)
-      output_padding[d] = size[d] - ((g.size(2 + d) - 1) * stride[d] - 2 * padding[d] + w.size(2 + d));
-    auto dx = torch::conv_transpose2d(g.contiguous(), w, {}, stride, padding, output_padding);
-    return {dx, Tensor(), Tensor(), Tensor(), Tensor()};
-  }
-};
-
 MS_API int ms_conv2d(T x, T w, T b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups, T* out) {
   BEGIN
-  const auto& a = *x;
   const Tensor bias = b ? *b : Tensor();
-  const bool float32 = a.scalar_type() == torch::kFloat32;
-  const bool image_conv = float32 && a.device().is_cpu() && a.dim() == 4 && a.size(1) <= 4 &&
-                          groups == 1 && dilation[0] == 1 && dilation[1] == 1 && a.requires_grad() && torch::GradMode::is_enabled() &&
-                          !w->requires_grad() && !(bias.defined() && bias.requires_grad());
-  if (image_conv) {
-    // A custom autograd function cannot take an undefined tensor ("tensor does not have a
-    // device"): a convolution without bias gets a zero one.
-    const Tensor b0 = bias.defined() ? bias : torch::zeros({w->size(0)}, w->options());
-    *out = wrap(ImageConv::apply(a, *w, b0, vec(stride, 2), vec(padding, 2)));
-  } else if (g_conv_bf16 && float32) {
+  if (g_conv_bf16 && x->scalar_type() == torch::kFloat32) {
     const auto bf = torch::kBFloat16;
-    *out = wrap(torch::conv2d(a.to(bf), w->to(bf), bias.defined() ? bias.to(bf) : Tensor(), vec(stride, 2), vec(padding, 2),
+    *out = wrap(torch::conv2d(x->to(bf), w->to(bf), bias.defined() ? bias.to(bf) : Tensor(), vec(stride, 2), vec(padding, 2),
                               vec(dilation, 2), groups).to(torch::kFloat32));
   } else {
-    *out = wrap(torch::conv2d(a, *w, bias, vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
+    *out = wrap(torch::conv2d(*x, *w, bias, vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
   }
   END
 }
