@@ -135,6 +135,8 @@ public sealed class LookTests(ViewerFarm farm, ChromiumBrowser chromium)
         var box = await page.Locator("section.lead img").First.BoundingBoxAsync();
         Assert.True(box!.Width >= 400, $"lead image {box.Width} px wide");
         await ChromiumBrowser.ScreenshotAsync(page, "1x-unit-lens-channel");
+        // The page's first screen alone (docs/images/viewer-unit-lead.png is one).
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(ChromiumBrowser.ScreenshotFolder, "1x-unit-lead.png"), Clip = new Clip { X = 0, Y = 0, Width = 1000, Height = 680 } });
 
         // A lens is a link that keeps the location; ← and → keep the lens.
         await page.Locator("nav.lenses a[data-lens=neuron]").ClickAsync();

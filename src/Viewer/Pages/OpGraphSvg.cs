@@ -9,10 +9,10 @@ namespace Microscope.Viewer.Pages;
 /// than its deepest input's, layers are rows, every node links to its op page.</summary>
 public static class OpGraphSvg
 {
-    private const int NodeWidth = 124, LabelHeight = 26, ColumnGap = 12, RowGap = 30, Margin = 10;
+    private const int NodeWidth = 160, LabelHeight = 26, ColumnGap = 12, RowGap = 30, Margin = 10;
     /// <summary>The strip under each label: up to <see cref="StripUnits"/> thumbnails of its units.</summary>
     public const int StripUnits = 4;
-    private const int Thumb = 27, ThumbGap = 4, StripHeight = Thumb + 4;
+    private const int Thumb = 36, ThumbGap = 4, StripHeight = Thumb + 4;
 
     /// <param name="strips">per op, the units whose (channel) images the op's box shows, and their
     /// image keys; none: label-only boxes</param>
