@@ -22,6 +22,23 @@ public static class ObjectKeys
     /// ".channel.png", ".orientation.svg", ".json", ...).</summary>
     public static string File(UnitAddress a, string technique, string paramsHash, string suffix) => $"{Stem(a, technique, paramsHash)}{suffix}";
 
+    /// <summary>The longer side of the small copy the worker stores beside every PNG (grids, strips).</summary>
+    public const int ThumbnailSize = 96;
+
+    /// <summary>The small copy of a PNG object: its key with ".png" made ".96px.png"
+    /// (<c>…/{paramsHash}.96px.png</c>, <c>…/{paramsHash}-0.96px.png</c>); null for other files.</summary>
+    public static string? Thumbnail(string key, int size = ThumbnailSize) =>
+        key.EndsWith(".png", StringComparison.Ordinal) && !IsThumbnail(key) ? $"{key[..^4]}.{size}px.png" : null;
+
+    public static bool IsThumbnail(string key) => key.EndsWith($".{ThumbnailSize}px.png", StringComparison.Ordinal);
+
+    /// <summary>The full image a thumbnail key was made from.</summary>
+    public static string? FullOf(string thumbnailKey) =>
+        IsThumbnail(thumbnailKey) ? thumbnailKey[..^$".{ThumbnailSize}px.png".Length] + ".png" : null;
+
+    /// <summary>The worker's log lines for a tuple that failed (text, one line per event).</summary>
+    public static string Log(UnitAddress a, string technique, string paramsHash) => $"{Stem(a, technique, paramsHash)}.log.txt";
+
     public static string Stem(UnitAddress a, string technique, string paramsHash) =>
         $"{a.Model}/{a.Version}/{a.Op}/{a.UnitSegment}/{technique}/{paramsHash}";
 }

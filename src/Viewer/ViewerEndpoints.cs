@@ -41,20 +41,21 @@ public static class ViewerEndpoints
         {
             var (found, missing) = await ResolveAsync(catalogue, model, null, v, cancel);
             if (found is null) return missing!;
-            return CataloguePages.Model(found.Model, await catalogue.CoverageAsync(found.Model.Name, found.Model.Version, cancel));
+            return CataloguePages.Model(found.Model, await catalogue.CoverageAsync(found.Model.Name, found.Model.Version, cancel),
+                await catalogue.StripsAsync(found.Model.Name, found.Model.Version, CataloguePages.StripTechnique, OpGraphSvg.StripUnits, cancel));
         });
 
         Objectives.ObjectiveEndpoints.Map(app);
 
         // One route for op and unit pages: an op's name may hold slashes (SplitPath).
-        app.MapGet("/models/{model}/{**path}", async (string model, string path, string? v, string? technique, CatalogueReader catalogue,
+        app.MapGet("/models/{model}/{**path}", async (string model, string path, string? v, string? technique, string? lens, CatalogueReader catalogue,
             AccessTokens tokens, IObjectStore store, CircuitWeights circuits, ClaimStore claims, CancellationToken cancel) =>
         {
             var (found, missing) = await ResolveAsync(catalogue, model, path, v, cancel);
             if (found is null) return missing!;
             return found.Unit is null
                 ? await OpPageAsync(found, v, technique, catalogue, cancel)
-                : await UnitPageAsync(found, v, catalogue, tokens, store, circuits, claims, cancel);
+                : await UnitPageAsync(found, v, lens, catalogue, tokens, store, circuits, claims, cancel);
         });
 
         app.MapGet("/search", async (string? q, string? m, CatalogueReader catalogue, CancellationToken cancel) =>
@@ -137,7 +138,7 @@ public static class ViewerEndpoints
         {
             try { ObjectKeyRules.Check(key); }
             catch (ArgumentException) { return Results.Problem(statusCode: 404, title: "no such object", detail: $"no object '{key}'"); }
-            var data = await store.GetAsync(key, cancel);
+            var data = await Objects.Thumbnails.GetAsync(store, key, cancel);
             if (data is null) return Results.Problem(statusCode: 404, title: "no such object", detail: $"no object '{key}'");
             // Keys are content- or parameter-addressed: the bytes behind a key do not change.
             var etag = new EntityTagHeaderValue($"\"{Convert.ToHexStringLower(SHA256.HashData(data))[..32]}\"");
@@ -178,20 +179,28 @@ public static class ViewerEndpoints
         return CataloguePages.Op(m, o, chosen, unitTechniques, grid, opLevel, await catalogue.ParametersAsync(opLevel.Select(r => r.ParamsHash), cancel));
     }
 
-    private static async Task<IResult> UnitPageAsync(Resolved found, string? v, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CircuitWeights circuits, ClaimStore claims, CancellationToken cancel)
+    private static async Task<IResult> UnitPageAsync(Resolved found, string? v, string? lens, CatalogueReader catalogue, AccessTokens tokens, IObjectStore store, CircuitWeights circuits, ClaimStore claims, CancellationToken cancel)
     {
         var m = found.Model;
         if (found.Op!.Name != found.OpAsWritten) return Results.Redirect(WithQuery(LinkResolver.Href(new Target(m.Name, found.Op.Name, found.Unit)), v, null));
+        if (lens is not null && !UnitLead.Lenses.Contains(lens))
+            return NotFoundPage.Render(new Missing("lens", lens, null, UnitLead.Lenses.Select(l => (l, UnitLead.Href(m.Name, found.Op.Name, found.Unit!.Value, v, l))).ToList()), m.Name);
         var results = (await catalogue.UnitResultsAsync(m.Name, m.Version, found.Op.Name, found.Unit!.Value, cancel))
             .Where(r => !TechniqueViews.IsOpLevel(r.Technique)).ToList();
-        var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash), cancel);
+        // An op-level lens (DeepDream, caricature) shows the op's result at the unit's location.
+        var shownLens = lens ?? UnitLead.DefaultLens(results);
+        var shown = TechniqueViews.IsOpLevel(shownLens)
+            ? await catalogue.LatestOfOpAsync(m.Name, m.Version, found.Op.Name, shownLens, cancel)
+            : results.FirstOrDefault(r => r.Technique == shownLens);
+        var parameters = await catalogue.ParametersAsync(results.Select(r => r.ParamsHash).Concat(shown is null ? [] : [shown.ParamsHash]), cancel);
         // Scores and crops of the newest dataset examples live in their record, not the catalogue.
         var examples = results.FirstOrDefault(r => r.Technique == "dataset_examples") is { } ex
             ? DatasetExampleScores.Parse(await store.GetAsync(ex.RecordKey, cancel))
             : DatasetExamples.None;
         var connections = await CircuitEndpoints.SectionAsync(m, found.Op, found.Unit.Value, catalogue, circuits, cancel);
         var claimed = await ClaimEndpoints.SectionAsync(m.Name, found.Op.Name, found.Unit.Value, claims, cancel);
-        return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Engine.Lenses.LensRegistry.All.Where(l => !l.OpLevel).Select(l => l.Name).ToList(), tokens.AnyConfigured, [connections, claimed]);
+        return CataloguePages.Unit(m, found.Op, found.Unit.Value, results, parameters, examples, Engine.Lenses.LensRegistry.All.Where(l => !l.OpLevel).Select(l => l.Name).ToList(), tokens.AnyConfigured, [connections, claimed],
+            shownLens, lens, shown);
     }
 
     /// <summary>The body of a re-render request (the unit page's form).</summary>

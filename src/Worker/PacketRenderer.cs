@@ -98,7 +98,7 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
                 var result = results.FirstOrDefault(r => lens.OpLevel ? r.Unit is null : r.Unit == unit.Unit)
                     ?? throw new InvalidOperationException($"{work.Technique} returned nothing for unit {unit.Unit}");
                 var record = result.Record with { ParamsHash = work.ParamsHash, PacketId = work.PacketId, TupleId = unit.TupleId, Batch = units.Length };
-                await rendered(new RenderedUnit(unit, result.Outputs(record), record.ObjectiveStart ?? 0, record.ObjectiveEnd ?? 0, record.MsPerStep ?? 0));
+                await rendered(new RenderedUnit(unit, WithThumbnails(result.Outputs(record)), record.ObjectiveStart ?? 0, record.ObjectiveEnd ?? 0, record.MsPerStep ?? 0));
             }
             done += total;
         }
@@ -161,6 +161,11 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
         return ModelFiles.Load(name, files.Model.Format, files.File, files.Companion, _device);
     }
 
+    /// <summary>The files plus a small copy of every PNG (ObjectKeys.Thumbnail: ".96px.png"),
+    /// which op grids and the graph's strips show instead of scaling full images down.</summary>
+    public static IReadOnlyList<LensOutput> WithThumbnails(IReadOnlyList<LensOutput> files) =>
+        [.. files, .. files.Where(f => f.ContentType == "image/png" && ObjectKeys.Thumbnail(f.Suffix) is not null)
+            .Select(f => f with { Suffix = ObjectKeys.Thumbnail(f.Suffix)!, Content = Thumbnail.FitPng(f.Content, ObjectKeys.ThumbnailSize) })];
 
     public void Dispose()
     {

@@ -27,18 +27,20 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         {
             ["SweepId"] = work.SweepId ?? Guid.Empty, ["PacketId"] = work.PacketId, ["Worker"] = workerId,
         });
+        // What this packet logs is also kept, for its tuples' logs if they fail (PacketLog).
+        var log = new PacketLog(logger, work, workerId);
         // A packet the broker has delivered MaxAttempts times already killed or stalled a
         // worker each time: it fails with the reason instead of crash-looping the fleet.
         var deliveries = WorkQueues.EarlierDeliveries(context);
         if (work.MaxAttempts > 0 && deliveries >= work.MaxAttempts)
         {
-            await Fail(context, work, workerId, $"delivered {deliveries + 1} times: its worker crashed, was killed or stalled each time");
+            await Fail(context, work, workerId, log, $"delivered {deliveries + 1} times: its worker crashed, was killed or stalled each time");
             return;
         }
         var problems = renderer.Check(work);
         if (problems.Count > 0)
         {
-            await Fail(context, work, workerId, string.Join("; ", problems));
+            await Fail(context, work, workerId, log, string.Join("; ", problems));
             return;
         }
 
@@ -54,17 +56,17 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         try { have = await renderer.VersionForAsync(work.Model, work.ModelVersion, context.CancellationToken); }
         catch (PermanentRenderException e)
         {
-            await Fail(context, work, workerId, e.Message);
+            await Fail(context, work, workerId, log, e.Message);
             return;
         }
         if (have != work.ModelVersion)
         {
-            await HandBackAsync(context, work, workerId, have);
+            await HandBackAsync(context, work, workerId, have, log);
             return;
         }
         var attempt = context.GetRetryAttempt() + context.GetRedeliveryCount() + deliveries + 1;
         await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt, Dispatch = work.Dispatch });
-        logger.LogInformation("rendering {Model}/{Op} {Technique} x{Units}, {Steps} steps at {Size} px (attempt {Attempt}, dispatch {Dispatch})",
+        log.LogInformation("rendering {Model}/{Op} {Technique} x{Units}, {Steps} steps at {Size} px (attempt {Attempt}, dispatch {Dispatch})",
             work.Model, work.Op, work.Technique, work.Units.Count, work.Parameters.Steps, work.Parameters.Size, attempt, work.Dispatch);
 
         var steps = 0;
@@ -97,13 +99,13 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         catch (PermanentRenderException e)
         {
             RecordPacket(work, started, "rejected");
-            await Fail(context, work, workerId, e.Message);
+            await Fail(context, work, workerId, log, e.Message);
             return;
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
             RecordPacket(work, started, "dropped");
-            logger.LogWarning("shutting down: packet {Packet} dropped unfinished", work.PacketId);
+            log.LogWarning("shutting down: packet {Packet} dropped unfinished", work.PacketId);
             return;
         }
         catch
@@ -118,7 +120,7 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         }
         RecordPacket(work, started, "done");
         await context.Publish(new PacketFinished { PacketId = work.PacketId, WorkerId = workerId, TotalMs = started.Elapsed.TotalMilliseconds });
-        logger.LogInformation("packet done in {Seconds:F1} s", started.Elapsed.TotalSeconds);
+        log.LogInformation("packet done in {Seconds:F1} s", started.Elapsed.TotalSeconds);
     }
 
     private static void RecordPacket(RenderWork work, System.Diagnostics.Stopwatch started, string outcome) =>
@@ -127,24 +129,26 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
     public const string HandBacksHeader = "Microscope-Hand-Backs";
     public const int MaxHandBacks = 100;
 
-    private async Task HandBackAsync(ConsumeContext<RenderWork> context, RenderWork work, string workerId, string have)
+    private async Task HandBackAsync(ConsumeContext<RenderWork> context, RenderWork work, string workerId, string have, PacketLog log)
     {
         var handBacks = context.Headers.TryGetHeader(HandBacksHeader, out var h) && int.TryParse(Convert.ToString(h, System.Globalization.CultureInfo.InvariantCulture), out var n) ? n : 0;
         if (handBacks >= MaxHandBacks)
         {
-            await Fail(context, work, workerId, $"no worker has version {work.ModelVersion} of '{work.Model}' (handed back {handBacks} times; this worker's is {have})");
+            await Fail(context, work, workerId, log, $"no worker has version {work.ModelVersion} of '{work.Model}' (handed back {handBacks} times; this worker's is {have})");
             return;
         }
-        logger.LogInformation("handing the packet back: this worker's weights of {Model} are version {Have}; it asks for {Version}", work.Model, have, work.ModelVersion);
+        log.LogInformation("handing the packet back: this worker's weights of {Model} are version {Have}; it asks for {Version}", work.Model, have, work.ModelVersion);
         // A pause, so a fleet without that version does not spin on the packet.
         await Task.Delay(TimeSpan.FromMilliseconds(options.RetryIntervalMs * 2));
         var endpoint = await context.GetSendEndpoint(WorkQueues.Address(context.ReceiveContext.InputAddress, Priority ? Queues.PriorityRenderWork : Queues.RenderWork));
         await endpoint.Send(work, c => c.Headers.Set(HandBacksHeader, handBacks + 1));
     }
 
-    private async Task Fail(ConsumeContext context, RenderWork work, string workerId, string reason)
+    private async Task Fail(ConsumeContext context, RenderWork work, string workerId, PacketLog log, string reason)
     {
-        logger.LogWarning("packet cannot be rendered: {Reason}", reason);
+        log.LogWarning("packet cannot be rendered: {Reason}", reason);
+        // Stored before the failure is reported, so a page that shows the failure finds them.
+        await log.UploadAsync(store, CancellationToken.None);
         await context.Publish(new WorkFailed
         {
             PacketId = work.PacketId, TupleIds = work.Units.Select(u => u.TupleId).ToList(), WorkerId = workerId, Reason = reason,

@@ -54,7 +54,10 @@ public class UserModelCliTests
                 "--port", "0", "--exit", "--out", Path.Combine(dir, "farm"));
             Assert.True(demo.ExitCode == 0, demo.Stdout + demo.Stderr);
             Assert.Contains("10 tuples of tinynet@", demo.Stdout);
-            Assert.Equal(10, Directory.GetFiles(Path.Combine(dir, "farm", "objects", "tinynet"), "*.png", SearchOption.AllDirectories).Length);
+            // One image per tuple, and its thumbnail beside it (".96px.png").
+            var pngs = Directory.GetFiles(Path.Combine(dir, "farm", "objects", "tinynet"), "*.png", SearchOption.AllDirectories);
+            Assert.Equal(10, pngs.Count(p => !p.EndsWith(".96px.png", StringComparison.Ordinal)));
+            Assert.Equal(10, pngs.Count(p => p.EndsWith(".96px.png", StringComparison.Ordinal)));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -83,17 +83,20 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
     });
 
+    /// <summary>Every key of the bucket: ListObjects v1 paged by marker, as S3ObjectStore lists
+    /// (s3rver answers ListObjectsV2 past 1,000 keys with InternalError; a demo sweep's images,
+    /// thumbnails and records are 1,404).</summary>
     private async Task<List<string>> KeysAsync(string bucket)
     {
         using var s3 = S3();
         var keys = new List<string>();
-        var request = new ListObjectsV2Request { BucketName = bucket };
+        var request = new ListObjectsRequest { BucketName = bucket };
         while (true)
         {
-            var page = await s3.ListObjectsV2Async(request);
+            var page = await s3.ListObjectsAsync(request);
             keys.AddRange((page.S3Objects ?? []).Select(o => o.Key));
-            if (page.IsTruncated != true) return keys;
-            request.ContinuationToken = page.NextContinuationToken;
+            if (page.IsTruncated != true || page.S3Objects is not { Count: > 0 }) return keys;
+            request.Marker = page.NextMarker ?? page.S3Objects[^1].Key;
         }
     }
 
@@ -125,9 +128,11 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         Assert.Equal(468, tuples.Select(t => (t.Op, t.Unit, t.Technique)).Distinct().Count());
         Assert.Equal(["worker-a", "worker-b"], tuples.Select(t => t.WorkerId!).Distinct().Order());
 
+        // Per tuple: its image, the image's thumbnail and its record.
         var keys = await KeysAsync(iso.Bucket);
-        Assert.Equal(468 * 2, keys.Count);
-        Assert.Equal(tuples.Select(t => t.ImageKey!).Concat(tuples.Select(t => t.RecordKey!)).Order(StringComparer.Ordinal), keys.Order(StringComparer.Ordinal));
+        Assert.Equal(468 * 3, keys.Count);
+        Assert.Equal(tuples.Select(t => t.ImageKey!).Concat(tuples.Select(t => ObjectKeys.Thumbnail(t.ImageKey!)!)).Concat(tuples.Select(t => t.RecordKey!)).Order(StringComparer.Ordinal),
+            keys.Order(StringComparer.Ordinal));
         foreach (var t in tuples)
         {
             var image = ImageFile.Decode(await GetObjectAsync(iso.Bucket, t.ImageKey!));
@@ -157,7 +162,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         }
         var distributed = tuples.Select(t => (t.Op, t.Unit, t.Technique, t.ParamsHash, t.State, t.ImageKey!)).ToList();
         Assert.Equal(distributed.Order(), local.Order());
-        Assert.Equal(468 * 2, Directory.EnumerateFiles(Path.Combine(folder, "objects"), "*", SearchOption.AllDirectories).Count());
+        Assert.Equal(468 * 3, Directory.EnumerateFiles(Path.Combine(folder, "objects"), "*", SearchOption.AllDirectories).Count());
         output.WriteLine($"test took {clock.Elapsed.TotalSeconds:F0} s");
     }
 
@@ -181,7 +186,11 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         {
             ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 4, ["tuning_curves"] = 5,
         };
-        var keys = await KeysAsync(iso.Bucket);
+        // Every PNG has its thumbnail beside it (ObjectKeys.Thumbnail); the rest are the results' files.
+        var all = await KeysAsync(iso.Bucket);
+        var keys = all.Where(k => !ObjectKeys.IsThumbnail(k)).ToList();
+        Assert.Equal(keys.Where(k => k.EndsWith(".png", StringComparison.Ordinal)).Select(k => ObjectKeys.Thumbnail(k)!).Order(StringComparer.Ordinal),
+            all.Where(ObjectKeys.IsThumbnail).Order(StringComparer.Ordinal));
         Assert.Equal(tuples.Sum(t => filesPerResult[t.Technique]), keys.Count);
         foreach (var t in tuples)
         {
@@ -244,8 +253,8 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
             Assert.True(t.Attempts >= 2, $"tuple {t.Unit} attempts {t.Attempts}");
         });
         var keys = await KeysAsync(iso.Bucket);
-        Assert.Equal(96, keys.Count);
-        Assert.Equal(96, keys.Distinct().Count());
+        Assert.Equal(48 * 3, keys.Count);   // image, thumbnail, record
+        Assert.Equal(48 * 3, keys.Distinct().Count());
         await using var pg = new NpgsqlConnection(iso.Postgres);
         await pg.OpenAsync();
         await using var cmd = new NpgsqlCommand("SELECT count(*), count(DISTINCT (op, unit, technique)) FROM results", pg);
@@ -276,7 +285,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
         var tuples = await TuplesAsync(http, id);
         Assert.Equal(32, tuples.Count(t => t.State == "done"));
-        Assert.Equal(64, (await KeysAsync(iso.Bucket)).Count);
+        Assert.Equal(32 * 3, (await KeysAsync(iso.Bucket)).Count);   // image, thumbnail, record
         output.WriteLine($"worker A finished {tuples.Count(t => t.WorkerId == "worker-a")} tuples before exiting; worker B {tuples.Count(t => t.WorkerId == "worker-b")}");
     }
 
@@ -297,7 +306,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
         var tuples = await TuplesAsync(http, id);
         Assert.Equal(16, tuples.Count(t => t.State == "done" && t.WorkerId == "worker-b"));
-        Assert.Equal(32, (await KeysAsync(iso.Bucket)).Count);
+        Assert.Equal(16 * 3, (await KeysAsync(iso.Bucket)).Count);   // image, thumbnail, record
     }
 
     [Fact]
@@ -339,7 +348,15 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var view = await http.GetFromJsonAsync<JsonElement>($"/api/renders/{render}", Web);
         Assert.Contains("exceeds this worker's limit of 48", view.GetProperty("failure").GetString(), StringComparison.Ordinal);
         Assert.Equal(0, view.GetProperty("attempts").GetInt32());
-        Assert.Equal(32, (await KeysAsync(iso.Bucket)).Count);
+        // The sweep's 16 images, thumbnails and records, and the failed render's worker log, whose
+        // lines (stored in s3rver by the worker process) carry the failure reason and the ids.
+        var keys = await KeysAsync(iso.Bucket);
+        Assert.Equal(16 * 3 + 1, keys.Count);
+        var logKey = keys.Single(k => k.EndsWith(".log.txt", StringComparison.Ordinal));
+        Assert.Matches(@"^demo/\w+/conv2/3/channel/\w+\.log\.txt$", logKey);
+        var log = Encoding.UTF8.GetString(await GetObjectAsync(iso.Bucket, logKey));
+        Assert.Contains("WRN packet cannot be rendered: size 64 exceeds this worker's limit of 48", log, StringComparison.Ordinal);
+        Assert.Contains($"SweepId={render}", log, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -144,7 +144,17 @@ public class DeliveryTests
         var packet = await SendFirstPacketByHandAsync(farm, version => version, maxAttempts: 3, c => c.Headers.Set(WorkQueues.DeliveryCountHeader, 3));
         await Until(() => farm.Db(db => db.Tuples.Count(t => t.PacketId == packet.Id && t.State == TupleStates.Failed)) == 8, "the worker rendered it anyway");
         Assert.All(farm.Db(db => db.Tuples.Where(t => t.PacketId == packet.Id).ToList()), t => Assert.Equal("delivered 4 times: its worker crashed, was killed or stalled each time", t.Failure));
-        Assert.Empty(await farm.Store.ListAsync("demo/"));
+        // Nothing rendered; each tuple's worker log (ObjectKeys.Log) says why it failed.
+        var keys = await farm.Store.ListAsync("demo/");
+        Assert.Equal(8, keys.Count);
+        Assert.All(keys, k => Assert.EndsWith(".log.txt", k, StringComparison.Ordinal));
+        foreach (var t in farm.Db(db => db.Tuples.Where(t => t.PacketId == packet.Id).ToList()))
+        {
+            var log = System.Text.Encoding.UTF8.GetString((await farm.Store.GetAsync(ObjectKeys.Log(new UnitAddress(t.Model, t.Version, t.Op, t.Unit), t.Technique, t.ParamsHash)))!);
+            Assert.Contains($"tuple {t.Id}", log, StringComparison.Ordinal);
+            Assert.Contains($"WRN packet cannot be rendered: delivered 4 times", log, StringComparison.Ordinal);
+            Assert.Contains($"PacketId={packet.Id}", log, StringComparison.Ordinal);
+        }
     }
 
     [Fact]

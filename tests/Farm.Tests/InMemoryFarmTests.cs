@@ -28,13 +28,15 @@ public class InMemoryFarmTests
         Assert.Equal(status.Total, status.Counts.Values.Sum());
         var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
         var keys = await farm.Store.ListAsync("demo/");
-        Assert.Equal(tuples.Count * 2, keys.Count);
+        Assert.Equal(tuples.Count * 3, keys.Count);   // image, its thumbnail, record
         foreach (var t in tuples)
         {
             Assert.Equal($"demo/{t.Version}/{t.Op}/{t.Unit}/{t.Technique}/{t.ParamsHash}.png", t.ImageKey);
             var png = await farm.Store.GetAsync(t.ImageKey!);
             var image = ImageFile.Decode(png!);
             Assert.Equal((32, 32), (image.Width, image.Height));
+            // The worker's thumbnail: a 32 px render is within 96 px, so the same pixels (never upscaled).
+            Assert.Equal(png, await farm.Store.GetAsync($"demo/{t.Version}/{t.Op}/{t.Unit}/{t.Technique}/{t.ParamsHash}.96px.png"));
             var record = JsonDocument.Parse((await farm.Store.GetAsync(t.RecordKey!))!).RootElement;
             Assert.Equal(8, record.GetProperty("trajectory").GetArrayLength());
         }

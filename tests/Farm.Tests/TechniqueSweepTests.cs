@@ -103,6 +103,13 @@ public class TechniqueSweepTests
                 else if (key.EndsWith(".svg", StringComparison.Ordinal)) Assert.Equal("svg", XDocument.Parse(System.Text.Encoding.UTF8.GetString(bytes)).Root!.Name.LocalName);
                 else JsonDocument.Parse(bytes).Dispose();
                 expected.Add(key);
+                // Beside every PNG, its thumbnail: at most 96 px on its longer side.
+                if (ObjectKeys.Thumbnail(key) is { } thumbnail)
+                {
+                    var small = ImageFile.Decode((await farm.Store.GetAsync(thumbnail))!);
+                    Assert.True(Math.Max(small.Width, small.Height) <= ObjectKeys.ThumbnailSize, thumbnail);
+                    expected.Add(thumbnail);
+                }
             }
         }
         Assert.Equal(expected.Order(), (await farm.Store.ListAsync("demo/")).Order());

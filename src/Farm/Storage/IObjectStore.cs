@@ -29,5 +29,6 @@ public static class ObjectKeyRules
         key.EndsWith(".png", StringComparison.Ordinal) ? "image/png"
         : key.EndsWith(".json", StringComparison.Ordinal) ? "application/json"
         : key.EndsWith(".svg", StringComparison.Ordinal) ? "image/svg+xml"
+        : key.EndsWith(".txt", StringComparison.Ordinal) ? "text/plain; charset=utf-8"
         : "application/octet-stream";
 }

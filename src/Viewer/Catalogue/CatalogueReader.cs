@@ -25,7 +25,14 @@ public sealed record GridCell(string ParamsHash, long RenderedAt);
 
 /// <summary>Progress of one sweep by op and state, with its rate and failures.</summary>
 public sealed record SweepProgress(SweepRow Sweep, IReadOnlyDictionary<string, IReadOnlyDictionary<string, int>> ByOp,
-    IReadOnlyDictionary<string, int> Totals, double UnitsPerMinute, double? EtaSeconds, IReadOnlyList<(string Reason, int Count)> Failures);
+    IReadOnlyDictionary<string, int> Totals, double UnitsPerMinute, double? EtaSeconds, IReadOnlyList<(string Reason, int Count)> Failures,
+    IReadOnlyList<FailedTuple>? FailedTuples = null);
+
+/// <summary>A failed tuple of a sweep, whose worker log (ObjectKeys.Log) the sweeps page links.</summary>
+public sealed record FailedTuple(Guid Id, string Model, string Version, string Op, int Unit, string Technique, string ParamsHash, string? Failure)
+{
+    public string LogKey => Contracts.ObjectKeys.Log(new Contracts.UnitAddress(Model, Version, Op, Unit), Technique, ParamsHash);
+}
 
 /// <summary>The viewer's read queries over the farm's catalogue (the coordinator's tables).
 /// Descriptors and parameter sets never change for a given version or hash, so they are
@@ -122,6 +129,21 @@ public sealed class CatalogueReader(FarmDb db)
         return new OpGrid(main, byUnit);
     }
 
+    /// <summary>The op graph's strips: for every op, its first <paramref name="perOp"/> units
+    /// (by number, among the first 4 x perOp) with a result of <paramref name="technique"/>, the
+    /// newest of each. One read of the primary key's columns (unit bounded, so it stays small
+    /// however many results the model has).</summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<(int Unit, GridCell Cell)>>> StripsAsync(string model, string version, string technique, int perOp, CancellationToken cancel)
+    {
+        var bound = 4 * perOp;
+        var rows = await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Technique == technique && r.Unit >= 0 && r.Unit < bound)
+            .Select(r => new { r.Op, r.Unit, r.ParamsHash, r.RenderedAt }).ToListAsync(cancel);
+        return rows.GroupBy(r => r.Op, StringComparer.Ordinal).ToDictionary(g => g.Key,
+            g => (IReadOnlyList<(int, GridCell)>)g.GroupBy(r => r.Unit).OrderBy(u => u.Key).Take(perOp)
+                .Select(u => u.MaxBy(r => r.RenderedAt)!).Select(r => (r.Unit, new GridCell(r.ParamsHash, r.RenderedAt))).ToList(),
+            StringComparer.Ordinal);
+    }
+
     /// <summary>The newest result of an op-level technique (DeepDream, caricature), if any.</summary>
     public async Task<ResultRow?> LatestOfOpAsync(string model, string version, string op, string technique, CancellationToken cancel) =>
         await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && r.Technique == technique)
@@ -146,6 +168,9 @@ public sealed class CatalogueReader(FarmDb db)
         }
         return wanted.Where(ParameterSets.ContainsKey).ToDictionary(h => h, h => ParameterSets[h], StringComparer.Ordinal);
     }
+
+    /// <summary>How many failed tuples a sweep lists with their log links.</summary>
+    public const int FailedTuplesShown = 20;
 
     /// <summary>The most recent sweeps (re-renders excluded) with progress by op.</summary>
     public async Task<IReadOnlyList<SweepProgress>> SweepsAsync(int take, long nowMs, CancellationToken cancel)
@@ -177,7 +202,12 @@ public sealed class CatalogueReader(FarmDb db)
         var failures = (await db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id && t.State == TupleStates.Failed)
             .GroupBy(t => t.Failure).Select(g => new { Reason = g.Key, Count = g.Count() }).ToListAsync(cancel))
             .Select(f => (f.Reason ?? "(no reason recorded)", f.Count)).OrderByDescending(f => f.Count).ToList();
-        return new SweepProgress(s, byOp, totals, perMinute, eta, failures);
+        // The first failed tuples (by op and unit), each linked to its worker's log lines.
+        var failedTuples = failures.Count == 0 ? [] : (await db.Tuples.AsNoTracking().Where(t => t.SweepId == s.Id && t.State == TupleStates.Failed)
+            .OrderBy(t => t.Op).ThenBy(t => t.Unit).Take(FailedTuplesShown)
+            .Select(t => new { t.Id, t.Version, t.Op, t.Unit, t.Technique, t.ParamsHash, t.Failure }).ToListAsync(cancel))
+            .Select(t => new FailedTuple(t.Id, s.Model, t.Version, t.Op, t.Unit, t.Technique, t.ParamsHash, t.Failure)).ToList();
+        return new SweepProgress(s, byOp, totals, perMinute, eta, failures, failedTuples);
     }
 
     /// <summary>The tuple of a single re-render (a sweep of kind "render" with one tuple).</summary>

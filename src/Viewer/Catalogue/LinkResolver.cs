@@ -16,6 +16,7 @@ public sealed record Missing(string Part, string Wanted, string? Within, IReadOn
         "unit" => $"Op '{Within}' has no unit '{Wanted}'.",
         "version" => $"Model '{Within}' has no version '{Wanted}'.",
         "technique" => $"Op '{Within}' has no technique '{Wanted}'.",
+        "lens" => $"There is no lens '{Wanted}'.",
         "objective" => $"Model '{Within}' has no objective render '{Wanted}'.",
         _ => $"Nothing matches '{Wanted}'.",
     };

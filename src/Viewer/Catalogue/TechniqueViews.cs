@@ -51,8 +51,10 @@ public static class TechniqueViews
     /// <c>{model}/{version}/{op}/{unit}/{technique}/{paramsHash}{suffix}</c>: the first file
     /// the lens writes.</summary>
     public static string GridImageKey(string model, string version, string op, int unit, string technique, string paramsHash) =>
-        $"{model}/{version}/{op}/{unit.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{technique}/{paramsHash}" +
-        (LensRegistry.TryGet(technique)?.GridSuffix ?? ".png");
+        $"{model}/{version}/{op}/{unit.ToString(System.Globalization.CultureInfo.InvariantCulture)}/{technique}/{paramsHash}" + GridSuffix(technique);
+
+    /// <summary>The suffix of the file a grid cell shows (<see cref="Lens.GridSuffix"/>).</summary>
+    public static string GridSuffix(string technique) => LensRegistry.TryGet(technique)?.GridSuffix ?? ".png";
 
     /// <summary>Alt text naming model, op, unit and technique (accessibility, and search engines).</summary>
     public static string Alt(string model, string op, int? unit, string technique, string? caption = null) =>

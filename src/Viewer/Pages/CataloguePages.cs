@@ -16,6 +16,9 @@ public static class CataloguePages
 {
     private static string? Pin(ModelVersion m) => m.IsLatest ? null : m.Version;
 
+    /// <summary>The technique the op graph's strips show.</summary>
+    public const string StripTechnique = "channel";
+
     public static IResult Index(IReadOnlyList<ModelVersion> models, IReadOnlyDictionary<(string Model, string Version), IReadOnlyDictionary<string, int>> counts,
         IReadOnlyDictionary<(string Model, string Version), ResultRow>? pictures = null)
     {
@@ -71,7 +74,7 @@ public static class CataloguePages
                $"<span class=\"bar\" role=\"presentation\"><span style=\"width:{N(pct, "0.#")}%\"></span></span> {N(pct, "0.#")}%</span>";
     }
 
-    public static IResult Model(ModelVersion m, IReadOnlyList<Coverage> coverage)
+    public static IResult Model(ModelVersion m, IReadOnlyList<Coverage> coverage, IReadOnlyDictionary<string, IReadOnlyList<(int Unit, GridCell Cell)>>? strips = null)
     {
         var d = m.Descriptor;
         var pin = Pin(m);
@@ -86,7 +89,13 @@ public static class CataloguePages
             s.AppendJoin(", ", m.AllVersions.Select(v => v == m.Version ? $"<strong>{E(v)}</strong>" : $"<a href=\"/models/{E(Uri.EscapeDataString(d.Name))}?v={E(Uri.EscapeDataString(v))}\">{E(v)}</a>"));
             s.Append("</p>");
         }
-        s.Append("<h2>Op graph</h2><div class=\"graph\">").Append(OpGraphSvg.Render(d, pin)).Append("</div>");
+        // Each op's box shows its first units' channel thumbnails (ObjectKeys.Thumbnail).
+        var strip = strips?.ToDictionary(x => x.Key, x => (IReadOnlyList<(int, string, long)>)x.Value.Select(u =>
+        {
+            var key = TechniqueViews.GridImageKey(d.Name, m.Version, x.Key, u.Unit, StripTechnique, u.Cell.ParamsHash);
+            return (u.Unit, Contracts.ObjectKeys.Thumbnail(key) ?? key, u.Cell.RenderedAt);
+        }).ToList(), StringComparer.Ordinal);
+        s.Append("<h2>Op graph</h2><div class=\"graph\">").Append(OpGraphSvg.Render(d, pin, strip)).Append("</div>");
         s.Append("<h2>Ops</h2><table class=\"ops\"><thead><tr><th scope=\"col\">op</th><th scope=\"col\" class=\"num\">channels</th><th scope=\"col\">size</th><th scope=\"col\">inputs</th>");
         foreach (var t in techniques) s.Append($"<th scope=\"col\">{E(t)}</th>");
         s.Append("</tr></thead><tbody>");
@@ -132,16 +141,30 @@ public static class CataloguePages
         s.Append($"<p>{grid.Cells.Count} of {op.Channels} units have a {E(technique)} result")
             .Append(grid.Main is null ? "." : $"; shown with parameters <code>{E(grid.Main)}</code> where rendered with them.")
             .Append($"</p><ul class=\"grid\" aria-labelledby=\"units-heading\" data-technique=\"{E(technique)}\">");
+        // Thousands of cells: the parts every cell shares are escaped once (same links as
+        // LinkResolver.Href, same URLs as ObjectUrl of TechniqueViews.GridImageKey).
+        var unitStem = E(LinkResolver.Href(new Target(d.Name, op.Name, null))) + "/";
+        var pinQuery = pin is null ? "" : E("?v=" + Uri.EscapeDataString(pin));
+        var objectStem = E(ObjectUrl($"{d.Name}/{m.Version}/{op.Name}")) + "/";
+        var techniqueSegment = "/" + E(Uri.EscapeDataString(technique)) + "/";
+        var suffix = TechniqueViews.GridSuffix(technique);
+        var thumbSuffix = Contracts.ObjectKeys.Thumbnail(suffix);
+        var alt = E(TechniqueViews.Alt(d.Name, op.Name, null, technique)) + " unit ";
+        var noResult = E(technique);
         for (var u = 0; u < op.Channels; u++)
         {
-            var href = LinkResolver.Href(new Target(d.Name, op.Name, u), pin);
-            s.Append($"<li data-unit=\"{u}\"><a href=\"{E(href)}\">");
+            s.Append($"<li data-unit=\"{u}\"><a href=\"{unitStem}{u}{pinQuery}\">");
             if (grid.Cells.TryGetValue(u, out var cell))
             {
-                var key = TechniqueViews.GridImageKey(d.Name, m.Version, op.Name, u, technique, cell.ParamsHash);
-                s.Append($"<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"{E(ObjectUrl(key, cell.RenderedAt))}\" alt=\"{E(TechniqueViews.Alt(d.Name, op.Name, u, technique))}\">");
+                // The stored 96 px thumbnail at 1x (src), the full image on denser screens (srcset 2x):
+                // cells have a fixed CSS size, so x descriptors say it all. SVGs have no thumbnail.
+                var hash = E(Uri.EscapeDataString(cell.ParamsHash));
+                s.Append("<img loading=\"lazy\" decoding=\"async\" width=\"96\" height=\"96\" src=\"")
+                    .Append($"{objectStem}{u}{techniqueSegment}{hash}{thumbSuffix ?? suffix}?r={cell.RenderedAt}\"");
+                if (thumbSuffix is not null) s.Append($" srcset=\"{objectStem}{u}{techniqueSegment}{hash}{suffix}?r={cell.RenderedAt} 2x\"");
+                s.Append($" alt=\"{alt}{u}\">");
             }
-            else s.Append($"<span class=\"empty\" role=\"img\" aria-label=\"unit {u}: no {E(technique)} result yet\"></span>");
+            else s.Append($"<span class=\"empty\" role=\"img\" aria-label=\"unit {u}: no {noResult} result yet\"></span>");
             s.Append($"<span class=\"label\">{u}</span></a></li>");
         }
         s.Append("</ul>");
@@ -153,25 +176,25 @@ public static class CataloguePages
         $"<li><figure><img loading=\"lazy\" src=\"{E(ObjectUrl(img.Key, img.Revision))}\" alt=\"{E(alt)}\"{(wide ? " class=\"wide\"" : "")} onerror=\"this.closest('li').hidden=true\"><figcaption>{E(caption)}</figcaption></figure></li>";
 
     public static IResult Unit(ModelVersion m, OpInfo op, int unit, IReadOnlyList<ResultRow> results, IReadOnlyDictionary<string, RenderSettings> parameters,
-        DatasetExamples examples, IReadOnlyList<string> renderable, bool writesEnabled, IReadOnlyList<string>? sections = null)
+        DatasetExamples examples, IReadOnlyList<string> renderable, bool writesEnabled, IReadOnlyList<string>? sections = null,
+        string? lens = null, string? lensAsked = null, ResultRow? shown = null)
     {
         var d = m.Descriptor;
         var pin = Pin(m);
         var s = new StringBuilder();
         var canonical = LinkResolver.Href(new Target(d.Name, op.Name, unit), m.Version);
         s.Append($"<h1>{E(d.Name)} / {E(op.Name)} / unit {unit}</h1>");
-        s.Append("<nav class=\"units\" aria-label=\"units\">");
-        if (unit > 0) s.Append($"<a rel=\"prev\" href=\"{E(LinkResolver.Href(new Target(d.Name, op.Name, unit - 1), pin))}\">← unit {unit - 1}</a> ");
-        s.Append($"<a href=\"{E(LinkResolver.Href(new Target(d.Name, op.Name, null), pin))}\">all {op.Channels} units of {E(op.Name)}</a> ");
-        if (unit < op.Channels - 1) s.Append($"<a rel=\"next\" href=\"{E(LinkResolver.Href(new Target(d.Name, op.Name, unit + 1), pin))}\">unit {unit + 1} →</a>");
-        s.Append(" <span class=\"muted\">(keys <kbd>[</kbd> and <kbd>]</kbd>)</span></nav>");
+        // Location and lens first, with the lens's images large; the details after.
+        lens ??= UnitLead.DefaultLens(results);
+        shown ??= results.FirstOrDefault(r => r.Technique == lens);
+        s.Append(UnitLead.Render(m, op, unit, lens, lensAsked, shown, parameters, results.Select(r => r.Technique).ToHashSet(StringComparer.Ordinal)));
         s.Append($"<p><button type=\"button\" id=\"copy-link\" data-href=\"{E(canonical)}\">Copy link</button> <input id=\"permalink\" readonly hidden value=\"{E(canonical)}\" aria-label=\"permanent link\"> ")
             .Append($"<span class=\"muted\">version <code>{E(m.Version)}</code></span></p>");
         if (results.Count == 0) s.Append("<p class=\"no-results\">Nothing has been rendered for this unit yet.</p>");
         foreach (var group in results.GroupBy(r => r.Technique).OrderBy(g => TechniqueViews.Rank(g.Key)).ThenBy(g => g.Key, StringComparer.Ordinal))
         {
             var newest = group.First();
-            s.Append($"<section class=\"technique\" data-technique=\"{E(group.Key)}\"><h2>{E(group.Key.Replace('_', ' '))}</h2><ul class=\"results\">");
+            s.Append($"<section class=\"technique\" data-technique=\"{E(group.Key)}\"><h2 id=\"lens-{E(group.Key)}\">{E(group.Key.Replace('_', ' '))}</h2><ul class=\"results\">");
             var wide = group.Key is "dataset_examples" or "tuning_curves";
             foreach (var img in TechniqueViews.ImagesOf(newest, parameters.GetValueOrDefault(newest.ParamsHash)))
                 s.Append(Figure(img, TechniqueViews.Alt(d.Name, op.Name, unit, group.Key, img.Caption), $"{img.Caption} · parameters {newest.ParamsHash}", wide));

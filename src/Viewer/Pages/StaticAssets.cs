@@ -23,8 +23,9 @@ public static class StaticAssets
         table { border-collapse: collapse; } th, td { text-align: left; padding: 3px 10px 3px 0; border-bottom: 1px solid var(--line); vertical-align: top; }
         td.num, th.num { text-align: right; }
         .muted { color: var(--muted); }
-        .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(96px, 1fr)); gap: 6px; list-style: none; padding: 0; }
-        .grid li a { display: block; text-decoration: none; } .grid img, .grid .empty { width: 100%; aspect-ratio: 1; display: block; background: #8883; image-rendering: auto; }
+        /* Cells of a fixed 96 px (the thumbnails' size): the layout is known before any image loads. */
+        .grid { display: grid; grid-template-columns: repeat(auto-fill, 96px); gap: 8px; list-style: none; padding: 0; }
+        .grid li a { display: block; text-decoration: none; } .grid img, .grid .empty { width: 96px; height: 96px; display: block; background: #8883; border-radius: 3px; }
         .grid .label { font-size: 12px; }
         .grid li a:focus-visible { outline: 3px solid var(--accent); outline-offset: 1px; }
         .gallery { display: grid; grid-template-columns: repeat(auto-fill, minmax(180px, 1fr)); gap: 16px; list-style: none; padding: 0; margin: 0 0 24px; }
@@ -36,6 +37,18 @@ public static class StaticAssets
         figure { margin: 0; } figure img { width: 192px; height: auto; background: #8883; display: block; }
         figure img.wide { width: 384px; } figcaption { font-size: 12px; max-width: 384px; }
         .tabs a[aria-current] { font-weight: 700; text-decoration: none; }
+        /* The unit page: location and lens bars, then the lens's images large. */
+        nav.location, nav.lenses { display: flex; flex-wrap: wrap; gap: 6px 10px; align-items: baseline; margin: 4px 0; }
+        nav.lenses a { padding: 3px 10px; border: 1px solid var(--line); border-radius: 999px; text-decoration: none; }
+        nav.lenses a[aria-current] { background: var(--accent); border-color: var(--accent); color: var(--bg); font-weight: 600; }
+        nav.lenses a.none:not([aria-current]) { color: var(--muted); border-style: dashed; }
+        .lead { margin: 12px 0 20px; }
+        .lead-images { display: flex; flex-wrap: wrap; gap: 12px; list-style: none; padding: 0; margin: 0; }
+        .lead-images li { display: flex; flex-direction: column; gap: 2px; font-size: 12px; }
+        .lead-images img { width: 448px; max-width: calc(100vw - 40px); height: auto; background: #8883; border-radius: 6px; display: block; }
+        .lead-images.many img { width: 256px; }
+        .graph svg .strip image { cursor: pointer; }
+        .failed-tuples li { margin: 2px 0; }
         .graph { max-width: 100%; overflow: auto; border: 1px solid var(--line); }
         .graph svg a:focus rect { stroke: var(--accent); stroke-width: 3; }
         .bar { display: inline-block; width: 120px; height: 10px; background: #8884; vertical-align: middle; }

@@ -48,6 +48,7 @@ public static class SweepsPage
                 s.Append("<table class=\"failures\"><caption>Failures by reason</caption><thead><tr><th scope=\"col\">reason</th><th scope=\"col\" class=\"num\">tuples</th></tr></thead><tbody>");
                 foreach (var (reason, count) in p.Failures) s.Append($"<tr><td>{E(reason)}</td><td class=\"num\">{count}</td></tr>");
                 s.Append("</tbody></table>");
+                s.Append(FailedTuples(p, failed));
             }
             s.Append("<table class=\"by-op\"><caption>Progress by op</caption><thead><tr><th scope=\"col\">op</th><th scope=\"col\" class=\"num\">done</th><th scope=\"col\" class=\"num\">open</th><th scope=\"col\" class=\"num\">failed</th><th scope=\"col\" class=\"num\">total</th></tr></thead><tbody>");
             foreach (var (op, counts) in p.ByOp.OrderBy(x => x.Key, StringComparer.Ordinal))
@@ -59,6 +60,22 @@ public static class SweepsPage
             s.Append("</tbody></table></section>");
         }
         return Page("Sweeps", s.ToString());
+    }
+
+    /// <summary>The first failed tuples, each linked to the lines its worker logged for it
+    /// (stored when the worker reported the failure; docs/farm.md, "Worker logs of failed tuples").</summary>
+    private static string FailedTuples(SweepProgress p, int failed)
+    {
+        if (p.FailedTuples is not { Count: > 0 } tuples) return "";
+        var s = new StringBuilder("<details class=\"failed-tuples\" open><summary>Failed tuples")
+            .Append(failed > tuples.Count ? $" (the first {tuples.Count} of {failed})" : "").Append("</summary><ul>");
+        foreach (var t in tuples)
+        {
+            var unit = t.Unit < 0 ? "op" : t.Unit.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            s.Append($"<li data-tuple=\"{t.Id}\"><a href=\"{E(LinkResolver.Href(new Target(t.Model, t.Op, t.Unit < 0 ? null : t.Unit), t.Version))}\">{E(t.Op)}/{unit}</a> {E(t.Technique)}: ")
+                .Append($"<span class=\"muted\">{E(t.Failure ?? "(no reason recorded)")}</span> · <a class=\"tuple-log\" href=\"{E(ObjectUrl(t.LogKey))}\">worker log</a></li>");
+        }
+        return s.Append("</ul></details>").ToString();
     }
 
     /// <summary>The controls that can change a sweep in this state (the coordinator refuses
