@@ -104,6 +104,30 @@ public class AddedModelTests
         finally { Directory.Delete(cache, recursive: true); }
     }
 
+    /// <summary>A GAN generator (its input a latent vector) is taken like any ONNX model and its
+    /// default sweep rendered by a worker: the generator's 32 px images, not flat.</summary>
+    [Fact]
+    public async Task An_added_generator_is_swept_by_a_worker()
+    {
+        await using var farm = await InProcessFarm.StartAsync();
+        var (status, body) = await AddAsync(farm.Http, "gen", ("file", "gen.onnx", File.ReadAllBytes(TinyOnnxModel.Generator())));
+        Assert.True(status == HttpStatusCode.Created, body.ToString());
+        // The default sweep: the ReLUs after the three transposed convolutions, and the image.
+        Assert.Equal(32 + 16 + 8 + 3, body.GetProperty("units").GetInt64());
+
+        var id = await farm.SweepAsync(new { model = "gen", techniques = new[] { "channel" }, parameters = new { steps = 8, size = 32 } });
+        var done = await farm.WaitAsync(id, TimeSpan.FromMinutes(2));
+        Assert.True(done.State == "done", JsonSerializer.Serialize(done));
+        Assert.Equal(59, done.Counts["done"]);
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        foreach (var t in tuples.Take(4))
+        {
+            var image = Microscope.Engine.Imaging.ImageFile.Decode((await farm.Store.GetAsync(t.ImageKey!))!);
+            Assert.Equal(32, image.Width);
+            Assert.True(image.Pixels.Max() - image.Pixels.Min() > 0.1, $"{t.Op}/{t.Unit}: a flat image");
+        }
+    }
+
     [Fact]
     public async Task The_same_file_again_changes_nothing_and_a_new_file_is_the_new_current_version()
     {
