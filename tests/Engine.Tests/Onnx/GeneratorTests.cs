@@ -161,6 +161,13 @@ public class GeneratorTests
         var b = ImageFile.Decode(packed.Files[0].Content).Pixels;
         Assert.True(a.Zip(b, (x, y) => Math.Abs(x - y)).Max() <= 1.0 / 255 + 1e-6, "packing changed the pixels");
         Assert.Equal(alone.Record.ObjectiveEnd!.Value, packed.Record.ObjectiveEnd!.Value, 3);
+        // The record keeps the optimised latent: the stored image is the generator's image of it.
+        var latent = alone.Record.Images.Single().Latent!;
+        Assert.Equal(16, latent.Count);
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var regenerated = model.Generate(torch.tensor(latent.ToArray(), [1, 16, 1, 1])).data<float>();
+        Assert.True(regenerated.Zip(a, (x, y) => Math.Abs(x - y)).Max() <= 1.0 / 255 + 1e-6, "the record's latent does not make the stored image");
     }
 
     [Theory]
