@@ -170,6 +170,31 @@ public class GeneratorTests
         Assert.True(regenerated.Zip(a, (x, y) => Math.Abs(x - y)).Max() <= 1.0 / 255 + 1e-6, "the record's latent does not make the stored image");
     }
 
+    /// <summary>The circuits' expanded weights through a transposed convolution (k 4, stride 2,
+    /// pads 1): the centre output (4, 4) of net.3 reads inputs 1 and 2 of its 4 x 4 input along
+    /// each axis, through kernel taps 3 and 1, so the table's 2 x 2 kernel is those taps of the
+    /// ConvTranspose weight (C_in, C_out, kH, kW).</summary>
+    [Fact]
+    public void Expanded_weights_through_a_transposed_convolution_are_its_kernel_taps()
+    {
+        using var model = Load("dcgan");
+        var table = Microscope.Engine.Circuits.ExpandedWeights.Compute(model, "net/net.3/ConvTranspose", "net/net.2/Relu");
+        Assert.Equal((16, 32, 2, 2), (table.Units, table.FromUnits, table.KernelHeight, table.KernelWidth));
+        var w = model.Parameters["net.3.weight"].data<float>();   // [32, 16, 4, 4]
+        float Tap(int c, int u, int ky, int kx) => w[((c * 16 + u) * 4 + ky) * 4 + kx];
+        foreach (var (u, c) in new[] { (0, 0), (5, 17), (15, 31) })
+        {
+            var k = table.Kernel(u, c).ToArray();
+            Assert.Equal([Tap(c, u, 3, 3), Tap(c, u, 3, 1), Tap(c, u, 1, 3), Tap(c, u, 1, 1)], k, new FloatTolerance(1e-5f));
+        }
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
+        public int GetHashCode(float v) => 0;
+    }
+
     [Theory]
     [InlineData("dataset_examples")]
     [InlineData("caricature")]
