@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microscope.Engine.Models;
 using Microscope.Engine.Models.Custom;
@@ -115,6 +116,14 @@ public class AddedModelTests
         // The default sweep: the ReLUs after the three transposed convolutions, and the image.
         Assert.Equal(32 + 16 + 8 + 3, body.GetProperty("units").GetInt64());
 
+        // Lenses that feed the model images are refused for a generator, naming the ones that work.
+        using (var refused = await farm.Http.PostAsJsonAsync("/api/sweeps", new { model = "gen", techniques = new[] { "channel", "dataset_examples" } }, InProcessFarm.Web))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+            var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.StartsWith("dataset_examples feeds images to the model, but 'gen' is a generator whose input is a latent vector",
+                problem.GetProperty("errors").GetProperty("techniques")[0].GetString());
+        }
         var id = await farm.SweepAsync(new { model = "gen", techniques = new[] { "channel" }, parameters = new { steps = 8, size = 32 } });
         var done = await farm.WaitAsync(id, TimeSpan.FromMinutes(2));
         Assert.True(done.State == "done", JsonSerializer.Serialize(done));

@@ -154,7 +154,7 @@ public abstract class VisionModel : IDisposable
             }
         }
         return _descriptor = new ModelDescriptor(Name, Dataset, InputSize, Preprocessing.Description, ops,
-            Parameters.ParameterCount, Version, RandomWeights);
+            Parameters.ParameterCount, Version, RandomWeights, Latent);
     }
 
     public void Dispose()
