@@ -19,13 +19,13 @@ public static class DescribeCommand
         command.SetAction(r => CommandErrors.Run(() =>
         {
             var slug = r.GetValue(name)!;
-            var (d, latent) = Describe(slug, r.GetValue(random), r.GetValue(weights));
+            var d = Describe(slug, r.GetValue(random), r.GetValue(weights));
             if (r.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(d with { }, Json.Indented));
                 return 0;
             }
-            Console.WriteLine(latent is null ? $"{d.Name}: {d.Dataset}; input {d.InputSize} px, {d.Preprocessing}"
+            Console.WriteLine(d.Latent is not { } latent ? $"{d.Name}: {d.Dataset}; input {d.InputSize} px, {d.Preprocessing}"
                 : $"{d.Name}: {d.Dataset}; a generator: input {latent.Describe()}, {d.InputSize} px; renders optimise the latent");
             Console.WriteLine($"parameters: {d.ParameterCount:N0}; version: {d.Version ?? "(no weights loaded)"}{(d.RandomWeights ? " (RANDOM WEIGHTS)" : "")}");
             Console.WriteLine($"{d.Ops.Count} ops, {d.UnitCount} units:");
@@ -36,11 +36,11 @@ public static class DescribeCommand
         return command;
     }
 
-    private static (ModelDescriptor Descriptor, LatentInput? Latent) Describe(string slug, int? seed, string? weights)
+    private static ModelDescriptor Describe(string slug, int? seed, string? weights)
     {
         // A built-in model without weights to load: its stored descriptor, no model built.
         if (seed is null && weights is null && slug != "demo" && slug != Engine.Models.Zoo.ResNet18.Name && ModelZoo.IsBuiltIn(slug))
-            return (ModelZoo.DescribeArchitecture(slug), null);
+            return ModelZoo.DescribeArchitecture(slug);
         using var model = ModelZoo.CreateArchitecture(slug);
         if (seed is int s) model.LoadWeights(new WeightsSource.Random(s), Engine.Torch.Device.CPU);
         else if (weights is string path) model.LoadWeights(new WeightsSource.File(path), Engine.Torch.Device.CPU);
@@ -49,6 +49,6 @@ public static class DescribeCommand
         // A user's model: the weights beside its .model.json, when they are there.
         else if (ModelSpec.IsSpecPath(slug) && File.Exists(ModelSpec.WeightsBeside(slug)))
             model.LoadWeights(new WeightsSource.File(ModelSpec.WeightsBeside(slug)), Engine.Torch.Device.CPU);
-        return (model.Describe(), model.Latent);
+        return model.Describe();
     }
 }
