@@ -115,6 +115,9 @@ public class AddedModelTests
         Assert.True(status == HttpStatusCode.Created, body.ToString());
         // The default sweep: the ReLUs after the three transposed convolutions, and the image.
         Assert.Equal(32 + 16 + 8 + 3, body.GetProperty("units").GetInt64());
+        // The stored descriptor says it is a generator.
+        using (var described = JsonDocument.Parse(await farm.Http.GetStringAsync("/api/models/gen")))
+            Assert.Equal([16, 1, 1], described.RootElement.GetProperty("latent").GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
 
         // Lenses that feed the model images are refused for a generator, naming the ones that work.
         using (var refused = await farm.Http.PostAsJsonAsync("/api/sweeps", new { model = "gen", techniques = new[] { "channel", "dataset_examples" } }, InProcessFarm.Web))
