@@ -12,7 +12,7 @@ The generator is the decoder of a variational autoencoder (Kingma & Welling 2014
 and ReLU -> Tanh image [N, 3, 32, 32]. A VAE's decoder is trained so that latents drawn from
 the standard normal prior make images, as a GAN generator's are, and trains stably in a few
 minutes on a CPU (a GAN would need tuning); its images are blurry colour and texture patches
-of the photos. Debian's python3-torch 1.13 (and Pillow); seeded; not used by the tests."""
+of the photos. Debian's python3-torch 1.13 and Pillow (python3-skimage brings it); seeded; not used by the tests."""
 import argparse
 import os
 import sys
