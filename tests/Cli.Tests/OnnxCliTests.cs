@@ -37,6 +37,36 @@ public class OnnxCliTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    /// <summary>A GAN generator: described as one, a unit rendered to a file (the generator's
+    /// image of the optimised latent), an image-feeding lens refused in one line.</summary>
+    [Fact]
+    public void A_generator_is_described_rendered_and_refused_image_lenses()
+    {
+        var dir = Directory.CreateTempSubdirectory("ms-cli-").FullName;
+        try
+        {
+            var gen = Path.Combine(dir, "gen.onnx");
+            File.Copy(Microscope.Farm.Tests.TinyOnnxModel.Generator(), gen);
+            var d = CliRunner.Run("describe", gen);
+            Assert.True(d.ExitCode == 0, d.Stderr);
+            Assert.Contains("gen: (not given); a generator: input latent [16, 1, 1], normal prior (weight 1), image 'net/net.10/Tanh' in [-1, 1], 32 px", d.Stdout);
+            Assert.Matches(@"net/net.9/ConvTranspose\s+3 x\s+32 x 32", d.Stdout);
+
+            var r = CliRunner.Run("render", "--model", gen, "--op", "net/net.5/Relu", "--unit", "3", "--steps", "16", "--size", "32", "--out", dir, "--json");
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            var j = JsonDocument.Parse(r.Stdout.Trim()).RootElement;
+            Assert.True(j.GetProperty("objective_end").GetDouble() > j.GetProperty("objective_start").GetDouble());
+            var img = ImageFile.Load(j.GetProperty("file").GetString()!);
+            Assert.Equal((32, 32), (img.Width, img.Height));
+
+            var refused = CliRunner.Run("render", "--model", gen, "--op", "net/net.8/Relu", "--unit", "3", "--technique", "dataset_examples", "--out", dir);
+            Assert.Equal(2, refused.ExitCode);
+            Assert.StartsWith("error: dataset_examples feeds images to the model, but 'gen' is a generator whose input is a latent vector", refused.Stderr);
+            Assert.Single(refused.Stderr.Trim().Split('\n'));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void A_file_that_is_not_onnx_is_one_error_line()
     {

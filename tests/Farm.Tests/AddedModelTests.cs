@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json;
 using Microscope.Engine.Models;
 using Microscope.Engine.Models.Custom;
@@ -102,6 +103,41 @@ public class AddedModelTests
             Assert.Equal(storedObjects - 1, Directory.GetFiles(cache).Length);
         }
         finally { Directory.Delete(cache, recursive: true); }
+    }
+
+    /// <summary>A GAN generator (its input a latent vector) is taken like any ONNX model and its
+    /// default sweep rendered by a worker: the generator's 32 px images, not flat.</summary>
+    [Fact]
+    public async Task An_added_generator_is_swept_by_a_worker()
+    {
+        await using var farm = await InProcessFarm.StartAsync();
+        var (status, body) = await AddAsync(farm.Http, "gen", ("file", "gen.onnx", File.ReadAllBytes(TinyOnnxModel.Generator())));
+        Assert.True(status == HttpStatusCode.Created, body.ToString());
+        // The default sweep: the ReLUs after the three transposed convolutions, and the image.
+        Assert.Equal(32 + 16 + 8 + 3, body.GetProperty("units").GetInt64());
+        // The stored descriptor says it is a generator.
+        using (var described = JsonDocument.Parse(await farm.Http.GetStringAsync("/api/models/gen")))
+            Assert.Equal([16, 1, 1], described.RootElement.GetProperty("latent").GetProperty("shape").EnumerateArray().Select(e => e.GetInt64()));
+
+        // Lenses that feed the model images are refused for a generator, naming the ones that work.
+        using (var refused = await farm.Http.PostAsJsonAsync("/api/sweeps", new { model = "gen", techniques = new[] { "channel", "dataset_examples" } }, InProcessFarm.Web))
+        {
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, refused.StatusCode);
+            var problem = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.StartsWith("dataset_examples feeds images to the model, but 'gen' is a generator whose input is a latent vector",
+                problem.GetProperty("errors").GetProperty("techniques")[0].GetString());
+        }
+        var id = await farm.SweepAsync(new { model = "gen", techniques = new[] { "channel" }, parameters = new { steps = 8, size = 32 } });
+        var done = await farm.WaitAsync(id, TimeSpan.FromMinutes(2));
+        Assert.True(done.State == "done", JsonSerializer.Serialize(done));
+        Assert.Equal(59, done.Counts["done"]);
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        foreach (var t in tuples.Take(4))
+        {
+            var image = Microscope.Engine.Imaging.ImageFile.Decode((await farm.Store.GetAsync(t.ImageKey!))!);
+            Assert.Equal(32, image.Width);
+            Assert.True(image.Pixels.Max() - image.Pixels.Min() > 0.1, $"{t.Op}/{t.Unit}: a flat image");
+        }
     }
 
     [Fact]

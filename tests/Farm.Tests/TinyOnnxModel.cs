@@ -46,4 +46,26 @@ public static class TinyOnnxModel
     }
 
     public static byte[] Bytes(int seed, string? broken = null) => File.ReadAllBytes(FileFor(seed, broken));
+
+    /// <summary>A seeded DCGAN generator (latent [N, 16, 1, 1] to a 32 px image) from
+    /// tools/export_generators.py, exported on first use (the Engine tests' cache folder).</summary>
+    public static string Generator()
+    {
+        var script = Path.Combine(RepoRoot, "tools", "export_generators.py");
+        var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(script)))[..12];
+        var folder = Path.Combine(Path.GetTempPath(), "microscope-onnx-zoo", hash);
+        var path = Path.Combine(folder, "dcgan.onnx");
+        lock (Gate)
+        {
+            if (File.Exists(path)) return path;
+            var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var a in new[] { "-B", script, folder, "dcgan" }) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0 || !File.Exists(path)) throw new InvalidOperationException($"tools/export_generators.py failed ({p.ExitCode}): {err.Result} (scripts/install-deps.sh installs python3-torch and python3-onnx)");
+            return path;
+        }
+    }
 }

@@ -62,6 +62,19 @@ public sealed partial class ViewerHttpTests(ViewerFarm farm)
         Assert.Equal("/models/resnetv2_50/block2/unit_3/add/5", search.Headers.Location?.OriginalString);
     }
 
+    /// <summary>A GAN generator added to the farm: its page says it is one (the descriptor's
+    /// latent, stored by the coordinator and read back by the viewer).</summary>
+    [Fact]
+    public async Task A_generators_model_page_says_it_is_one()
+    {
+        using var form = new MultipartFormDataContent { { new ByteArrayContent(File.ReadAllBytes(Microscope.Farm.Tests.TinyOnnxModel.Generator())), "file", "gen.onnx" } };
+        using var added = await farm.Farm.PostAsync("/api/models", form);
+        Assert.True(added.IsSuccessStatusCode, await added.Content.ReadAsStringAsync());
+        var (status, html, _) = await Get("/models/gen");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Contains("a generator: input latent [16, 1, 1], normal prior (weight 1), image &#39;net/net.10/Tanh&#39; in [-1, 1] (32 px), renders optimise the latent", html);
+    }
+
     [Fact]
     public async Task Index_lists_models_with_versions_ops_units_and_progress()
     {

@@ -25,7 +25,8 @@ public static class DescribeCommand
                 Console.WriteLine(JsonSerializer.Serialize(d with { }, Json.Indented));
                 return 0;
             }
-            Console.WriteLine($"{d.Name}: {d.Dataset}; input {d.InputSize} px, {d.Preprocessing}");
+            Console.WriteLine(d.Latent is not { } latent ? $"{d.Name}: {d.Dataset}; input {d.InputSize} px, {d.Preprocessing}"
+                : $"{d.Name}: {d.Dataset}; a generator: input {latent.Describe()}, {d.InputSize} px; renders optimise the latent");
             Console.WriteLine($"parameters: {d.ParameterCount:N0}; version: {d.Version ?? "(no weights loaded)"}{(d.RandomWeights ? " (RANDOM WEIGHTS)" : "")}");
             Console.WriteLine($"{d.Ops.Count} ops, {d.UnitCount} units:");
             foreach (var o in d.Ops)

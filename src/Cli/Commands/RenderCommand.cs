@@ -107,6 +107,10 @@ public static class RenderCommand
             var (lenses, given) = Choose(r.GetValue(technique)!, r.GetValue(lensParameters) ?? [], r.GetValue(images), r.GetValue(topK));
 
             using var model = models.Load(r);
+            // "everything" on a generator: the lenses that look at it; a named one that cannot is refused.
+            if (model.Latent is not null && r.GetValue(technique) == LensRegistry.Everything) lenses = [.. lenses.Where(l => !l.FeedsImages)];
+            foreach (var lens in lenses)
+                if (LensRunner.ModelProblem(lens, model) is { } refused) throw new ArgumentException(refused);
             var opName = model.ResolveOp(r.GetValue(op)!);
             var info = model.Describe().Ops.Single(o => o.Name == opName);
             var unitList = r.GetValue(allUnits) ? Enumerable.Range(0, info.Channels).ToArray() : r.GetValue(units) ?? [];

@@ -42,6 +42,7 @@ public static class FiresApi
                 // The coordinator's loaded weights must be the version asked about.
                 if (m.Version != ModelRegistry.VersionOf(d))
                     throw new ApiProblem(409, "other version", new Dictionary<string, string[]> { ["version"] = [$"this coordinator computes maps with {d.Name} version {m.Version}, not {ModelRegistry.VersionOf(d)}"] });
+                if (m.Latent is not null) throw ApiProblem.Invalid("image", $"model '{d.Name}' is a generator whose input is a latent vector: it is not shown images");
                 var firing = UnitFiring.Map(m, info.Name, image, unit);
                 var shown = image.Width <= OverlaySide && image.Height <= OverlaySide ? image : Shrink(image);
                 return (firing, UnitFiring.Overlay(shown, firing, Math.Max(firing.Max, 0)));

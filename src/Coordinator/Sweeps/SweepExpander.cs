@@ -31,13 +31,16 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         var unknown = new List<string>();
         foreach (var name in request.Techniques is { Count: > 0 } t ? t : LensRegistry.DefaultSweep)
         {
-            if (name == LensRegistry.Everything) techniques.AddRange(LensRegistry.Sweepable.Select(l => l.Name));
+            // A generator's "everything": the lenses that can look at it.
+            if (name == LensRegistry.Everything) techniques.AddRange(LensRegistry.Sweepable.Where(l => model?.Latent is null || !l.FeedsImages).Select(l => l.Name));
             else if (LensRegistry.TryGet(name) is { } lens) techniques.Add(lens.Name);
             else unknown.Add(name);
         }
         foreach (var name in techniques.Where(n => !LensRegistry.Get(n).Sweepable).Distinct().ToList())
             errors["techniques"] = [$"'{name}' renders one request's expression: POST /api/renders with \"objective\", not a sweep"];
         techniques = techniques.Distinct().ToList();
+        if (model is not null && techniques.Select(n => LensRunner.ModelProblem(LensRegistry.Get(n), model)).FirstOrDefault(p => p is not null) is { } refused)
+            errors["techniques"] = [refused];
         if (unknown.Count > 0) errors["techniques"] = [$"unknown technique(s) {string.Join(", ", unknown)}; known: {Known}"];
         var parameters = CheckParameters(request.Parameters, techniques, errors);
         var packetSize = request.PacketSize ?? options.PacketSize;
@@ -97,6 +100,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         else if (request.Unit is not int unit) errors["unit"] = ["unit is required"];
         else if (op is not null && lens is not null && LensRunner.UnitProblem(lens, op, [unit]) is { } problem)
             errors["unit"] = [problem];
+        if (model is not null && lens is not null && LensRunner.ModelProblem(lens, model) is { } refused) errors["technique"] = [refused];
         if (errors.Count > 0) throw new ApiProblem(422, "invalid render", errors);
         return new Plan(model!, [op!], [technique], parameters!, 1, request.Force, 1, "render", [opLevel ? UnitAddress.OpLevel : request.Unit!.Value]);
     }

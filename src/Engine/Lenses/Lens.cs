@@ -36,6 +36,9 @@ public abstract class Lens
     /// <summary>Whether sweeps and "everything" may include the lens; false for lenses that only
     /// render what one request names (an objective expression).</summary>
     public virtual bool Sweepable => true;
+    /// <summary>Whether the lens feeds images to the model (caricature inputs, a data set,
+    /// synthetic stimuli): such lenses cannot look at a generator, whose input is a latent.</summary>
+    public bool FeedsImages => Kind is LensKind.ImageBased or LensKind.Analysis;
     /// <summary>The lens's own parameters (part of the parameters hash when they differ from
     /// their defaults).</summary>
     public virtual IReadOnlyList<LensParameter> Parameters => [];

@@ -6,8 +6,10 @@ using Microscope.Engine.Render;
 
 namespace Microscope.Engine.Lenses;
 
-/// <summary>One optimised image of a result: its file suffix and objective values.</summary>
-public sealed record LensImageRecord(string File, double ObjectiveStart, double ObjectiveEnd, IReadOnlyList<float> Trajectory);
+/// <summary>One optimised image of a result: its file suffix and objective values; for a
+/// generator, the optimised latent (<c>VisionModel.Generate</c> of it is the image).</summary>
+public sealed record LensImageRecord(string File, double ObjectiveStart, double ObjectiveEnd, IReadOnlyList<float> Trajectory,
+    IReadOnlyList<float>? Latent = null);
 
 /// <summary>The one record format every lens writes beside its files ("{...}/{paramsHash}.json"),
 /// whoever renders it (CLI, worker): snake_case JSON, <see cref="Format"/> 2. Optimised lenses

@@ -54,7 +54,7 @@ public static class LensRender
             MsPerStep = result.MsPerStep,
             TotalMs = result.TotalMs,
             Trajectory = mean,
-            Images = images.Select((img, i) => new LensImageRecord(names[i].Suffix, img.ObjectiveStart, img.ObjectiveEnd, img.Trajectory)).ToList(),
+            Images = images.Select((img, i) => new LensImageRecord(names[i].Suffix, img.ObjectiveStart, img.ObjectiveEnd, img.Trajectory, img.Latent)).ToList(),
             Files = files.Select(f => f.Suffix).ToList(),
         };
         return new LensResult(unit, files, record);

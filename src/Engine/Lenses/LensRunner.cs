@@ -13,6 +13,7 @@ public static class LensRunner
         IProgress<double>? progress = null, CancellationToken cancel = default)
     {
         var lens = LensRegistry.Get(technique);
+        if (ModelProblem(lens, model) is { } refused) throw new ArgumentException(refused);
         var arguments = lens.Arguments(lensParameters);
         var name = model.ResolveOp(op);
         var info = model.Describe().Ops.Single(o => o.Name == name);
@@ -44,6 +45,18 @@ public static class LensRunner
             if (u < 0 || u >= op.Channels) return $"op '{op.Name}' has units 0..{op.Channels - 1}; {u} is out of range";
         return null;
     }
+
+    /// <summary>What is wrong with asking <paramref name="lens"/> to look at <paramref name="model"/>,
+    /// or null: a generator (latent input) takes no images, so lenses that feed it images are refused.</summary>
+    public static string? ModelProblem(Lens lens, VisionModel model) => ModelProblem(lens, model.Name, model.Latent);
+
+    /// <summary>As above, from a descriptor (the coordinator's check of sweeps and renders).</summary>
+    public static string? ModelProblem(Lens lens, ModelDescriptor model) => ModelProblem(lens, model.Name, model.Latent);
+
+    private static string? ModelProblem(Lens lens, string model, LatentInput? latent) =>
+        latent is null || !lens.FeedsImages ? null
+            : $"{lens.Name} feeds images to the model, but '{model}' is a generator whose input is a latent vector; "
+              + $"its lenses: {string.Join(", ", LensRegistry.All.Where(l => !l.FeedsImages).Select(l => l.Name))} (docs/models.md, \"Generators\")";
 
     /// <summary>The unit of an op-level result in the farm's tuples (written "op" in keys).</summary>
     public const int OpLevelUnit = -1;

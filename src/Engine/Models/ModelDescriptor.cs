@@ -7,7 +7,8 @@ namespace Microscope.Engine.Models;
 public sealed record OpInfo(string Name, int Channels, int Height, int Width, IReadOnlyList<string> Inputs, bool InSweep = true,
     IReadOnlyList<string>? Aliases = null);
 
-/// <summary>What the catalogue, the CLI and the viewer know about a model.</summary>
+/// <summary>What the catalogue, the CLI and the viewer know about a model; <paramref name="Latent"/>
+/// is set for a generator (its input a latent vector) and left out of the JSON otherwise.</summary>
 public sealed record ModelDescriptor(
     string Name,
     string Dataset,
@@ -16,7 +17,9 @@ public sealed record ModelDescriptor(
     IReadOnlyList<OpInfo> Ops,
     long ParameterCount,
     string? Version,
-    bool RandomWeights)
+    bool RandomWeights,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    LatentInput? Latent = null)
 {
     /// <summary>Channel units a full sweep renders (ops outside the sweep excluded).</summary>
     public long UnitCount => Ops.Where(o => o.InSweep).Sum(o => (long)o.Channels);

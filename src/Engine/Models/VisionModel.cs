@@ -15,6 +15,8 @@ public abstract class VisionModel : IDisposable
     public abstract string Dataset { get; }
     public abstract int InputSize { get; }
     public abstract Preprocessing Preprocessing { get; }
+    /// <summary>Set when the model's input is a latent vector (a generator), not an image.</summary>
+    public virtual LatentInput? Latent => null;
 
     public ParameterStore Parameters { get; } = new();
     protected ModelGraph Graph { get; } = new();
@@ -68,6 +70,16 @@ public abstract class VisionModel : IDisposable
         Graph.Run(input, ops.Select(ResolveOp).ToList());
 
     public Tensor Forward(Tensor input, string op) => Forward(input, [op]).Values.Single();
+
+    /// <summary>A generator's images (B, C, H, W) in [0, 1] for latents (B, ...<see cref="LatentInput.Shape"/>).</summary>
+    public Tensor Generate(Tensor latents)
+    {
+        var latent = Latent ?? throw new InvalidOperationException($"model '{Name}' takes images, not latents");
+        using var image = Graph.Run(latents, [latent.ImageNode])[latent.ImageNode];
+        using var shifted = image - latent.Low;
+        using var scaled = shifted / (latent.High - latent.Low);
+        return scaled.clamp(0, 1);
+    }
 
     /// <summary>Image b's unit <paramref name="units"/>[b] of an op, as (B, 1, ...): what a channel
     /// or neuron objective reads, computed without the op's other channels where its layers
@@ -132,7 +144,7 @@ public abstract class VisionModel : IDisposable
         using (torch.no_grad())
         using (torch.NewDisposeScope())
         {
-            var input = torch.zeros([1, 3, InputSize, InputSize], device: Device);
+            var input = Latent is { } latent ? torch.zeros([1, .. latent.Shape], device: Device) : torch.zeros([1, 3, InputSize, InputSize], device: Device);
             var acts = Graph.Run(input, OpNames);
             foreach (var op in OpNames)
             {
@@ -142,7 +154,7 @@ public abstract class VisionModel : IDisposable
             }
         }
         return _descriptor = new ModelDescriptor(Name, Dataset, InputSize, Preprocessing.Description, ops,
-            Parameters.ParameterCount, Version, RandomWeights);
+            Parameters.ParameterCount, Version, RandomWeights, Latent);
     }
 
     public void Dispose()

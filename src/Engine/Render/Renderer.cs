@@ -14,12 +14,16 @@ public sealed record RenderedImage(
     double ObjectiveStart,
     double ObjectiveEnd,
     float[] Trajectory,
-    IReadOnlyDictionary<int, float[]> Snapshots);
+    IReadOnlyDictionary<int, float[]> Snapshots,
+    float[]? Latent = null);
 
 public sealed record RenderResult(IReadOnlyList<RenderedImage> Images, double MsPerStep, double TotalMs, int Steps);
 
 /// <summary>The optimisation loop: parameterised image → transforms → model up to the
-/// objective's ops → objective → Adam step. Seeded and deterministic on one machine.</summary>
+/// objective's ops → objective → Adam step. Seeded and deterministic on one machine. For a
+/// generator (<see cref="VisionModel.Latent"/>) the parameterisation is its latent
+/// (<see cref="LatentCode"/>) under the prior's penalty, with no transforms; the picture is
+/// the generator's image.</summary>
 public static class Renderer
 {
     /// <param name="companions">Fixed images (K, 3, Size, Size) appended to the batch before the
@@ -36,6 +40,11 @@ public static class Renderer
 
         if (seeds is not null && seeds.Count != batch) throw new ArgumentException($"{seeds.Count} image seeds for a batch of {batch}");
         using var precision = p.Precision.Use();
+        if (model.Latent is { } latent)
+        {
+            if (companions is not null) throw new ArgumentException($"model '{model.Name}' takes a latent vector: no input images can ride along");
+            return RenderLatent(model, latent, objective, batch, p, progress, cancel, seeds);
+        }
         var rng = new Random(ImageSeeds.Transforms(p.Seed));
         var device = model.Device;
         var trajectory = new float[batch][];
@@ -90,6 +99,65 @@ public static class Renderer
         var final = Pixels(image);
         var images = Enumerable.Range(0, batch)
             .Select(b => new RenderedImage(b, final[b], p.Size, start[b], end[b], trajectory[b], snapshots[b]))
+            .ToList();
+        return new RenderResult(images, elapsed / p.Steps, elapsed, p.Steps);
+    }
+
+    /// <summary>A generator's render: Adam on the latents, maximising the objective minus
+    /// the prior's weighted penalty; the objective values reported are the objective's alone.</summary>
+    private static RenderResult RenderLatent(VisionModel model, LatentInput latent, Objective objective, int batch, RenderParameters p,
+        IProgress<int>? progress, CancellationToken cancel, IReadOnlyList<(int Unit, int Image)>? seeds)
+    {
+        var rngs = Enumerable.Range(0, batch)
+            .Select(b => new Random(seeds is null ? ImageSeeds.Of(p.Seed, ImageSeeds.NoUnit, b) : ImageSeeds.Of(p.Seed, seeds[b].Unit, seeds[b].Image)))
+            .ToList();
+        using var code = new LatentCode(latent, rngs, model.Device);
+        using var adam = new torch.optim.Adam([code.Latents], p.LearningRate);
+        var trajectory = Enumerable.Range(0, batch).Select(_ => new float[p.Steps]).ToArray();
+        var snapshots = Enumerable.Range(0, batch).Select(_ => new Dictionary<int, float[]>()).ToArray();
+        var thresholds = new HashSet<int>(p.Thresholds);
+        double[] Objective()
+        {
+            using var _ = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            return Values(model, objective, code.Latents).data<float>().Select(v => (double)v).ToArray();
+        }
+        var start = Objective();
+
+        var clock = Stopwatch.StartNew();
+        for (var step = 1; step <= p.Steps; step++)
+        {
+            cancel.ThrowIfCancellationRequested();
+            using (torch.NewDisposeScope())
+            {
+                adam.zero_grad();
+                var values = Values(model, objective, code.Latents);
+                var loss = latent.PriorWeight * code.PriorPenalty().sum() - values.sum();
+                loss.backward();
+                adam.step();
+                var v = values.data<float>();
+                for (var b = 0; b < batch; b++) trajectory[b][step - 1] = v[b];
+            }
+            if (thresholds.Contains(step) && step != p.Steps)
+            {
+                var snap = code.Pixels(model, p.Size);
+                for (var b = 0; b < batch; b++) snapshots[b][step] = snap[b];
+            }
+            progress?.Report(step);
+        }
+        if (model.Device.Type == DeviceType.CUDA) torch.cuda.synchronize(model.Device);
+        var elapsed = clock.Elapsed.TotalMilliseconds;
+
+        var end = Objective();
+        var final = code.Pixels(model, p.Size);
+        float[][] latents;
+        using (torch.no_grad())
+        {
+            var all = code.Latents.data<float>();
+            latents = Enumerable.Range(0, batch).Select(b => all.AsSpan(b * latent.Size, latent.Size).ToArray()).ToArray();
+        }
+        var images = Enumerable.Range(0, batch)
+            .Select(b => new RenderedImage(b, final[b], p.Size, start[b], end[b], trajectory[b], snapshots[b], latents[b]))
             .ToList();
         return new RenderResult(images, elapsed / p.Steps, elapsed, p.Steps);
     }

@@ -24,6 +24,7 @@ public static class UnitFiring
     /// result[i][j] is unit units[j] on image i.</summary>
     public static FiringMap[][] Maps(VisionModel model, string op, IReadOnlyList<RgbImage> images, IReadOnlyList<int> units)
     {
+        if (model.Latent is not null) throw new ArgumentException($"model '{model.Name}' is a generator whose input is a latent vector: it is not shown images");
         op = model.ResolveOp(op);
         using var _ = torch.no_grad();
         using var scope = torch.NewDisposeScope();

@@ -107,6 +107,7 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static unsafe partial int ms_cat(IntPtr* tensors, int n, long dim, out IntPtr result);
 
     [LibraryImport(Lib)] internal static unsafe partial int ms_conv2d(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* dilation, long groups, out IntPtr result);
+    [LibraryImport(Lib)] internal static unsafe partial int ms_conv_transpose2d(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* outputPadding, long* dilation, long groups, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_linear(IntPtr x, IntPtr w, IntPtr b, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int ms_max_pool2d(IntPtr x, long* kernel, long* stride, long* padding, int ceilMode, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int ms_avg_pool2d(IntPtr x, long* kernel, long* stride, long* padding, int ceilMode, int countIncludePad, out IntPtr result);

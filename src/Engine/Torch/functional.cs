@@ -21,6 +21,17 @@ public static partial class torch
                 return Tensor.New(Native.ms_conv2d(input.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, s, p, d, groups, out var r), r, input, (weight, bias));
             }
 
+            /// <summary>Transposed convolution; <paramref name="weight"/> is (C_in, C_out / groups, kH, kW).</summary>
+            public static unsafe Tensor conv_transpose2d(Tensor input, Tensor weight, Tensor? bias = null,
+                (long, long)? stride = null, (long, long)? padding = null, (long, long)? output_padding = null, long groups = 1, (long, long)? dilation = null)
+            {
+                long* s = stackalloc long[2]; Pair(s, stride ?? (1, 1));
+                long* p = stackalloc long[2]; Pair(p, padding ?? (0, 0));
+                long* o = stackalloc long[2]; Pair(o, output_padding ?? (0, 0));
+                long* d = stackalloc long[2]; Pair(d, dilation ?? (1, 1));
+                return Tensor.New(Native.ms_conv_transpose2d(input.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, s, p, o, d, groups, out var r), r, input, (weight, bias));
+            }
+
             public static Tensor linear(Tensor input, Tensor weight, Tensor? bias = null) =>
                 Tensor.New(Native.ms_linear(input.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, out var r), r, input, (weight, bias));
 

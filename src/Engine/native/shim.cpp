@@ -275,6 +275,15 @@ MS_API int ms_conv2d(T x, T w, T b, const int64_t* stride, const int64_t* paddin
   }
   END
 }
+// Transposed convolution (ONNX ConvTranspose, GAN generators); padding is symmetric here,
+// asymmetric cases crop or pad the result on the C# side.
+MS_API int ms_conv_transpose2d(T x, T w, T b, const int64_t* stride, const int64_t* padding, const int64_t* output_padding,
+                               const int64_t* dilation, int64_t groups, T* out) {
+  BEGIN
+  *out = wrap(torch::conv_transpose2d(*x, *w, b ? *b : Tensor(), vec(stride, 2), vec(padding, 2), vec(output_padding, 2), groups,
+                                      vec(dilation, 2)));
+  END
+}
 MS_API int ms_linear(T x, T w, T b, T* out) { BEGIN *out = wrap(torch::linear(*x, *w, b ? *b : Tensor())); END }
 // On CPU float32, max pooling runs on oneDNN: libtorch 1.13's own NCHW kernel is scalar
 // (measured 5x slower forward and backward on InceptionV1's pools, docs/performance.md); the

@@ -81,7 +81,7 @@ public static class CataloguePages
         var techniques = coverage.Select(c => c.Technique).Distinct().OrderBy(TechniqueViews.Rank).ThenBy(t => t, StringComparer.Ordinal).ToList();
         var byOp = coverage.ToLookup(c => c.Op);
         var s = new StringBuilder();
-        s.Append($"<h1>{E(d.Name)}</h1><p>Version <code>{E(m.Version)}</code>{(m.IsLatest ? " (latest)" : "")}; trained on {E(d.Dataset)}; input {d.InputSize} px; ")
+        s.Append($"<h1>{E(d.Name)}</h1><p>Version <code>{E(m.Version)}</code>{(m.IsLatest ? " (latest)" : "")}; trained on {E(d.Dataset)}; {(d.Latent is { } latent ? $"a generator: input {E(latent.Describe())} ({d.InputSize} px), renders optimise the latent" : $"input {d.InputSize} px")}; ")
             .Append($"{N(d.ParameterCount)} parameters; {d.Ops.Count} ops; {N(d.UnitCount)} units in the sweep. <a class=\"objectives-link\" href=\"{E(Objectives.ObjectiveCatalogue.ListHref(d.Name, pin))}\">Objective renders</a>.</p>");
         if (m.AllVersions.Count > 1)
         {

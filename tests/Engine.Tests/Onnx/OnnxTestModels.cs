@@ -15,27 +15,34 @@ internal static class OnnxTestModels
     private static readonly Lock Gate = new();
 
     public static string Script => Path.Combine(ZooConverterTests.Root(), "tools", "export_onnx_zoo.py");
+    /// <summary>The generators (latent input) and ConvTranspose variants: tools/export_generators.py.</summary>
+    public static string GeneratorScript => Path.Combine(ZooConverterTests.Root(), "tools", "export_generators.py");
 
-    public static string Folder
+    public static string Folder => FolderOf(Script);
+
+    private static string FolderOf(string script)
     {
-        get
-        {
-            var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Script)))[..12];
-            return Path.Combine(Path.GetTempPath(), "microscope-onnx-zoo", hash);
-        }
+        var hash = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(script)))[..12];
+        return Path.Combine(Path.GetTempPath(), "microscope-onnx-zoo", hash);
     }
 
     /// <summary>The path of an exported model, exporting it first if the cache lacks it.</summary>
-    public static string Get(string name)
+    public static string Get(string name) => Export(Script, name);
+
+    /// <summary>A model of tools/export_generators.py (dcgan, dcgan_fc, convtranspose).</summary>
+    public static string Generator(string name) => Export(GeneratorScript, name);
+
+    private static string Export(string script, string name)
     {
         lock (Gate)
         {
-            var path = Path.Combine(Folder, name + ".onnx");
+            var folder = FolderOf(script);
+            var path = Path.Combine(folder, name + ".onnx");
             if (File.Exists(path)) return path;
             Assert.True(File.Exists("/usr/bin/python3"), "/usr/bin/python3 is missing: scripts/install-deps.sh installs python3-torch, python3-torchvision and python3-onnx");
-            Directory.CreateDirectory(Folder);
-            ZooConverterTests.Run(Script, [Folder, name]);
-            Assert.True(File.Exists(path), $"{Script} wrote no {path}");
+            Directory.CreateDirectory(folder);
+            ZooConverterTests.Run(script, [folder, name]);
+            Assert.True(File.Exists(path), $"{script} wrote no {path}");
             return path;
         }
     }

@@ -33,6 +33,7 @@ public sealed partial class OnnxModel : VisionModel
     public override string Dataset { get; }
     public override int InputSize { get; }
     public override Preprocessing Preprocessing { get; }
+    public override LatentInput? Latent { get; }
     public string OnnxPath { get; }
     public OnnxSidecar Sidecar { get; }
     /// <summary>The ops a full sweep covers (the documented default rule, or the sidecar's list).</summary>
@@ -54,8 +55,8 @@ public sealed partial class OnnxModel : VisionModel
         if (!NamePattern().IsMatch(Name)) throw new InvalidDataException($"ONNX model '{label}': the name '{Name}' must be 1-64 lower-case letters, digits, '_' or '-', starting with a letter (give \"name\" in its sidecar)");
         Dataset = Sidecar.Dataset ?? "(not given)";
         var opset = OpsetOf(model, label);
-        var (input, inputShape) = ImageInput(model.Graph, Sidecar, label);
-        InputSize = (int)inputShape[2];
+        var (input, inputShape, latent) = ModelInput(model.Graph, Sidecar, label);
+        InputSize = latent ? 0 : (int)inputShape[2];
 
         var affine = Sidecar.Preprocessing?.ToPreprocessing() ?? Preprocessing.ImageNet with { Description = "ImageNet mean/std (torchvision's; the default without a sidecar)" };
         var graphPath = Sidecar.PreprocessingGraph is { } g ? Path.Combine(sidecarDir, g) : null;
@@ -67,6 +68,12 @@ public sealed partial class OnnxModel : VisionModel
             if (op.Name is { } friendly) renames[op.Node] = friendly;
         using var builder = new OnnxGraphBuilder(Graph, Parameters, Current, label, renames);
         builder.Build(model.Graph, input, inputShape, opset);
+        if (latent)
+        {
+            (Latent, InputSize) = LatentOf(builder, model.Graph, inputShape, Sidecar.Latent ?? new OnnxLatentSpec(), label);
+            if (graphPath is not null || Sidecar.Preprocessing is not null) throw new InvalidDataException($"ONNX model '{label}' takes a latent vector: its sidecar's \"preprocessing\" and \"preprocessingGraph\" apply to images only");
+            Preprocessing = new Preprocessing("none (the input is a latent vector)", false, 1, [0, 0, 0], [1, 1, 1]);
+        }
         _weights = builder.Weights;
         _aliases = builder.Aliases;
         _valueOfNode = builder.NodeOfValue.GroupBy(kv => kv.Value).ToDictionary(g => g.Key, g => g.First().Key, StringComparer.Ordinal);
@@ -159,22 +166,59 @@ public sealed partial class OnnxModel : VisionModel
         return (int)opset;
     }
 
+    /// <summary>The graph input: a latent (declared by the sidecar's "latent", or the only
+    /// input, of shape [N, Z] or [N, Z, 1, 1], of a graph whose first output is declared an
+    /// image) at batch 1, else the image input (<see cref="ImageInput"/>).</summary>
+    internal static (string Name, long[] Shape, bool Latent) ModelInput(GraphProto graph, OnnxSidecar sidecar, string label)
+    {
+        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
+        var candidate = sidecar.Input is { } wanted ? inputs.FirstOrDefault(i => i.Name == wanted) : inputs.Count == 1 ? inputs[0] : null;
+        var output = graph.Output.Count > 0 ? Dims(graph.Output[0]) : [];
+        var declared = sidecar.Latent is not null;
+        if (candidate is null || !(declared || (sidecar.Input is null && IsLatent(Dims(candidate)) && output.Length == 4 && output[1] is 1 or 3 or -1)))
+        {
+            if (declared) throw new InvalidDataException($"ONNX model '{label}': the sidecar declares a latent input, but {(sidecar.Input is null ? $"the model has {inputs.Count} inputs (name it with \"input\")" : $"it has no input '{sidecar.Input}'")}");
+            var (name, shape) = ImageInput(graph, sidecar, label);
+            return (name, shape, false);
+        }
+        var dims = Dims(candidate);
+        if (!IsLatent(dims) || dims[1] <= 0)
+            throw new InvalidDataException($"ONNX model '{label}': the latent input {Describe(candidate)} is not [N, Z] or [N, Z, 1, 1] with a fixed Z");
+        if (candidate.Type.TensorType.ElemType is not (1 or 0)) throw new InvalidDataException($"ONNX model '{label}': the latent input '{candidate.Name}' has element type {candidate.Type.TensorType.ElemType}; float latents only");
+        return (candidate.Name, [1, .. dims[1..]], true);
+    }
+
+    private static bool IsLatent(long[] dims) => dims.Length == 2 || (dims.Length == 4 && dims[2] == 1 && dims[3] == 1);
+    private static long[] Dims(ValueInfoProto v) => v.Type?.TensorType?.Shape?.Dim.Select(d => d.HasDimValue ? d.DimValue : -1).ToArray() ?? [];
+    private static string Describe(ValueInfoProto v) => $"'{v.Name}' [{string.Join(", ", Dims(v).Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
+
+    /// <summary>A generator's latent: its image is the spec's output (default: the first graph
+    /// output), which must be a square [N, 3, H, W] or [N, 1, H, W]; H is the model's input size.</summary>
+    private static (LatentInput Latent, int Side) LatentOf(OnnxGraphBuilder builder, GraphProto graph, long[] inputShape, OnnxLatentSpec spec, string label)
+    {
+        var wanted = spec.Output ?? graph.Output.FirstOrDefault()?.Name ?? throw new InvalidDataException($"ONNX model '{label}' has no output");
+        var node = builder.Resolve(wanted, label);
+        var shape = builder.Built.Single(b => b.Node == node).Value.Shape;
+        if (shape.Length != 4 || shape[1] is not (1 or 3) || shape[2] != shape[3])
+            throw new InvalidDataException($"ONNX model '{label}' takes a latent vector, but its output '{wanted}' [{string.Join(", ", shape)}] is not a square image [N, 3, H, W] (or [N, 1, H, W]; name the image with \"latent\": {{\"output\": ...}} in the sidecar)");
+        return (new LatentInput(inputShape[1..], spec.Prior, spec.PriorWeight, node, spec.Range[0], spec.Range[1]), (int)shape[2]);
+    }
+
     /// <summary>The graph input that takes the image: the sidecar's, or the only one of rank 4
     /// with 3 channels. H and W come from the graph, else the sidecar, else 224; batch is 1 at load.</summary>
     internal static (string Name, long[] Shape) ImageInput(GraphProto graph, OnnxSidecar sidecar, string label)
     {
         var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         var inputs = graph.Input.Where(i => !initializers.Contains(i.Name)).ToList();
-        static long[] Dims(ValueInfoProto v) => v.Type?.TensorType?.Shape?.Dim.Select(d => d.HasDimValue ? d.DimValue : -1).ToArray() ?? [];
-        string Describe(ValueInfoProto v) => $"'{v.Name}' [{string.Join(", ", Dims(v).Select(d => d < 0 ? "?" : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
         var chosen = sidecar.Input is { } wanted
             ? inputs.FirstOrDefault(i => i.Name == wanted) ?? throw new InvalidDataException($"ONNX model '{label}' has no input '{wanted}' (its inputs: {string.Join(", ", inputs.Select(Describe))})")
             : inputs.Where(i => Dims(i) is { Length: 4 } d && d[1] is 3 or -1).ToList() is { Count: 1 } images ? images[0] : null;
         if (chosen is null)
         {
-            var latent = inputs.Count == 1 && Dims(inputs[0]).Length == 2;
+            var latent = inputs.Count == 1 && IsLatent(Dims(inputs[0]));
             throw new InvalidDataException($"ONNX model '{label}' has no usable image input (one input of shape [N, 3, H, W]): its inputs are {(inputs.Count == 0 ? "none" : string.Join(", ", inputs.Select(Describe)))}"
-                + (latent ? "; a model whose input is a latent vector (a GAN generator) is not supported yet (docs/models.md)" : inputs.Count > 1 ? "; name the image input with \"input\" in the sidecar" : ""));
+                + (latent ? "; a latent vector input (a GAN generator) needs an image output [N, 3, H, W], or \"latent\" in the sidecar naming it (docs/models.md, \"Generators\")" : inputs.Count > 1 ? "; name the image input with \"input\" in the sidecar" : ""));
         }
         var dims = Dims(chosen);
         if (dims.Length != 4 || dims[1] is not (3 or -1)) throw new InvalidDataException($"ONNX model '{label}': input {Describe(chosen)} is not an image of shape [N, 3, H, W]");
@@ -193,7 +237,7 @@ public sealed partial class OnnxModel : VisionModel
     /// <summary>Which graph nodes are ops (every float output with channels whose dim 0 is the
     /// batch: [N, C] or [N, C, H, W]) and which of them a full sweep covers: the sidecar's list,
     /// else the default rule (docs/models.md): block outputs (Concat; a residual Add, or the
-    /// activation that alone reads it), else (plain chains such as VGG) each activation after a
+    /// activation that alone reads it), else (plain chains such as VGG) each activation after a (possibly transposed)
     /// convolution; plus the last activation, sum, product or concat with a spatial extent.</summary>
     private static (List<string> Ops, HashSet<string> Swept) ChooseOps(OnnxGraphBuilder builder, OnnxSidecar sidecar, string label)
     {
@@ -230,7 +274,7 @@ public sealed partial class OnnxModel : VisionModel
                 if (source is null) continue;
                 var type = producer[source];
                 if (type == "BatchNormalization") type = producer.GetValueOrDefault(builder.NodeOfValue.GetValueOrDefault(byNode[source].Source.Inputs[0]) ?? "") ?? "";
-                if (type == "Conv") swept.Add(b.Node);
+                if (type is "Conv" or "ConvTranspose") swept.Add(b.Node);
             }
         // The last conv block's output: the last activation, sum, product (SiLU, x * sigmoid(x))
         // or concat that still has a spatial extent.

@@ -11,7 +11,7 @@ internal static class OnnxOps
 {
     public static readonly IReadOnlyList<string> Supported =
     [
-        "Conv", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "Elu",
+        "Conv", "ConvTranspose", "BatchNormalization", "Relu", "LeakyRelu", "PRelu", "Sigmoid", "Tanh", "Clip", "HardSigmoid", "HardSwish", "Elu",
         "Softmax", "LogSoftmax", "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Add", "Sub", "Mul", "Div", "Pow",
         "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Max", "Min", "Sum", "Concat", "Split", "Flatten", "Reshape", "Transpose",
         "Squeeze", "Unsqueeze", "Gemm", "MatMul", "LRN", "Dropout", "Identity", "Pad", "Resize", "Upsample", "Constant", "Slice",
@@ -30,6 +30,7 @@ internal static class OnnxOps
         OpPlan plan = op switch
         {
             "Conv" => Conv(node, inputs),
+            "ConvTranspose" => ConvTranspose(node, inputs),
             "BatchNormalization" => new(xs => F.batch_norm(xs[0], xs[3], xs[4], xs[1], xs[2], eps: node.Float("epsilon", 1e-5f)), [0, 1, 2, 3, 4]),
             "Relu" => Unary(LinearPath.Relu),
             "LeakyRelu" => Unary(x => LinearPath.LeakyRelu(x, node.Float("alpha", 0.01f))),
@@ -139,6 +140,66 @@ internal static class OnnxOps
             using var padded = F.pad(xs[0], [begin[1], end[1], begin[0], end[0]]);
             return F.conv2d(padded, xs[1], b, (stride[0], stride[1]), (0, 0), (dilation[0], dilation[1]), groups);
         }, hasBias ? [0, 1, 2] : [0, 1], geometry);
+    }
+
+    /// <summary>ONNX ConvTranspose (a GAN generator's upsampling): libtorch's
+    /// conv_transpose2d where its symmetric padding and small output_padding express it; else
+    /// the unpadded result is cropped by the begin/end pads and extended by output_padding
+    /// (those positions get only the bias). Receptive fields treat it as global (conservative:
+    /// a transposed convolution's field is not a kernel, stride and padding).</summary>
+    private static OpPlan ConvTranspose(OnnxNode node, OnnxValue?[] inputs)
+    {
+        Require2D(node, inputs[0]);
+        var x = ShapeOf(inputs[0]);
+        var w = ShapeOf(inputs[1]);
+        var kernel = node.Ints("kernel_shape") ?? w[2..];
+        var stride = node.Ints("strides") ?? [1, 1];
+        var dilation = node.Ints("dilations") ?? [1, 1];
+        var extra = node.Ints("output_padding") ?? [0, 0];
+        var groups = node.Int("group", 1);
+        if (new[] { kernel, stride, dilation, extra }.Any(a => a.Length != 2)) throw node.Refuse("only 2-D transposed convolutions are supported");
+        var (begin, end) = TransposedPadding(node, x, kernel, stride, dilation, extra);
+        var hasBias = inputs.Length > 2 && inputs[2] is not null;
+        // libtorch takes output_padding below the stride or the dilation only.
+        var native = begin.SequenceEqual(end) && Enumerable.Range(0, 2).All(i => extra[i] < Math.Max(stride[i], dilation[i]));
+        return new(xs =>
+        {
+            var b = hasBias ? xs[2] : null;
+            if (native)
+                return F.conv_transpose2d(xs[0], xs[1], b, (stride[0], stride[1]), (begin[0], begin[1]), (extra[0], extra[1]), groups, (dilation[0], dilation[1]));
+            using var full = F.conv_transpose2d(xs[0], xs[1], null, (stride[0], stride[1]), (0, 0), (0, 0), groups, (dilation[0], dilation[1]));
+            // Negative pads crop: output i is full[i + begin], zero past full's end.
+            var cropped = F.pad(full, [-begin[1], extra[1] - end[1], -begin[0], extra[0] - end[0]]);
+            if (b is null) return cropped;
+            using (cropped)
+            using (var column = b.reshape(1, -1, 1, 1))
+                return cropped + column;
+        }, hasBias ? [0, 1, 2] : [0, 1], Geometry.Global);
+    }
+
+    /// <summary>Begin/end padding of a transposed convolution: its pads, or from output_shape
+    /// or auto_pad SAME_* (output = input x stride) the total padding split as the ONNX spec
+    /// says (SAME_UPPER puts the odd pixel at the end).</summary>
+    private static (long[] Begin, long[] End) TransposedPadding(OnnxNode node, long[] input, long[] kernel, long[] stride, long[] dilation, long[] extra)
+    {
+        var autoPad = node.String("auto_pad", "NOTSET");
+        var outputShape = node.Ints("output_shape");
+        if (outputShape is null && autoPad is not ("SAME_UPPER" or "SAME_LOWER"))
+        {
+            if (autoPad == "VALID") return ([0, 0], [0, 0]);
+            var pads = node.Ints("pads") ?? new long[4];
+            return (pads[..2], pads[2..]);
+        }
+        if (outputShape is not null && outputShape.Length is not (2 or 4)) throw node.Refuse($"output_shape [{string.Join(", ", outputShape)}] is not [H, W] or [N, C, H, W]");
+        var (begin, end) = (new long[2], new long[2]);
+        for (var i = 0; i < 2; i++)
+        {
+            var wanted = outputShape is null ? input[2 + i] * stride[i] : outputShape[outputShape.Length - 2 + i];
+            var total = stride[i] * (input[2 + i] - 1) + extra[i] + (kernel[i] - 1) * dilation[i] + 1 - wanted;
+            if (total < 0) throw node.Refuse($"output_shape {wanted} along axis {i} is larger than the transposed convolution makes");
+            (begin[i], end[i]) = autoPad == "SAME_UPPER" ? (total / 2, total - total / 2) : (total - total / 2, total / 2);
+        }
+        return (begin, end);
     }
 
     private static OpPlan PRelu(OnnxNode node, OnnxValue?[] inputs)
