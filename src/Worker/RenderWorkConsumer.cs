@@ -66,6 +66,7 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt, Dispatch = work.Dispatch });
         logger.LogInformation("rendering {Model}/{Op} {Technique} x{Units}, {Steps} steps at {Size} px (attempt {Attempt}, dispatch {Dispatch})",
             work.Model, work.Op, work.Technique, work.Units.Count, work.Parameters.Steps, work.Parameters.Size, attempt, work.Dispatch);
+        injector.MaybeCrash(work);
 
         var steps = 0;
         using var stopHeartbeat = new CancellationTokenSource();
@@ -242,10 +243,9 @@ internal static class RenderLane
     }
 }
 
-/// <summary>Testing aid (Worker:InjectTransientFailures): the first N packet attempts of
-/// this process fail with a transient error, to prove retries work end to end.</summary>
-/// <summary>Testing only: the faults Worker:InjectTransientFailures and Worker:InjectStalls ask for.</summary>
-public sealed class FaultInjector(WorkerOptions options)
+/// <summary>Testing only: the faults Worker:InjectTransientFailures, InjectStalls and
+/// InjectCrashOn ask for, to prove retries, stall detection and bounded redelivery end to end.</summary>
+public sealed class FaultInjector(WorkerOptions options, ILogger<FaultInjector> logger)
 {
     private int _failures = options.InjectTransientFailures;
     private int _stalls = options.InjectStalls;
@@ -258,6 +258,14 @@ public sealed class FaultInjector(WorkerOptions options)
 
     /// <summary>Never completes, like a hung GPU call, for the first InjectStalls packets.</summary>
     public Task MaybeStallAsync() => Interlocked.Decrement(ref _stalls) >= 0 ? Task.Delay(Timeout.Infinite) : Task.CompletedTask;
+
+    /// <summary>Kills this process when the packet holds the unit InjectCrashOn names.</summary>
+    public void MaybeCrash(RenderWork work)
+    {
+        if (options.InjectCrashOn?.Split(':') is not [var op, var unit] || work.Op != op || work.Units.All(u => u.Unit.ToString(System.Globalization.CultureInfo.InvariantCulture) != unit)) return;
+        logger.LogCritical("injected crash (Worker:InjectCrashOn {Unit}): killing this worker with packet {PacketId} in hand", options.InjectCrashOn, work.PacketId);
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
+    }
 }
 
 /// <summary>What a worker does when its render is stuck (Worker:StallSeconds without a step):

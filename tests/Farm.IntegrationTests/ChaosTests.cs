@@ -41,6 +41,7 @@ public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : 
             ["MICROSCOPE_COORDINATOR__REAPERINTERVALSECONDS"] = "2",
             // Kills count as starts: allow more than this test's kills can put on one packet.
             ["MICROSCOPE_COORDINATOR__MAXATTEMPTS"] = "20",
+            ["MICROSCOPE_TRANSPORT__DELIVERYLIMIT"] = "20",
             ["MICROSCOPE_TRANSPORT__STARTTIMEOUTSECONDS"] = "120",
         };
         var (coordinator, url) = await FarmProcess.StartCoordinatorAsync(env);
