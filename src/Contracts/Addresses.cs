@@ -22,6 +22,11 @@ public static class ObjectKeys
     /// ".channel.png", ".orientation.svg", ".json", ...).</summary>
     public static string File(UnitAddress a, string technique, string paramsHash, string suffix) => $"{Stem(a, technique, paramsHash)}{suffix}";
 
+    /// <summary>A result's primary image (the one the catalogue shows): the first PNG or SVG
+    /// among its files' suffixes, in the lens's order; null if it has none.</summary>
+    public static string? PrimaryImageSuffix(IEnumerable<string> suffixes) =>
+        suffixes.FirstOrDefault(s => s.EndsWith(".png", StringComparison.Ordinal) || s.EndsWith(".svg", StringComparison.Ordinal));
+
     public static string Stem(UnitAddress a, string technique, string paramsHash) =>
         $"{a.Model}/{a.Version}/{a.Op}/{a.UnitSegment}/{technique}/{paramsHash}";
 }

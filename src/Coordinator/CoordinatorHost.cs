@@ -98,6 +98,7 @@ public static class CoordinatorHost
         services.AddScoped<SweepService>();
         services.AddSingleton<PacketDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PacketDispatcher>());
+        services.AddSingleton<BucketReconciler>();
         services.AddSingleton<Reaper>();
         services.AddHostedService(sp => sp.GetRequiredService<Reaper>());
         services.AddHostedService<QueueSampler>();

@@ -79,11 +79,12 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
             await renderer.RenderAsync(work, new Progress(v => Volatile.Write(ref steps, v)), async unit =>
             {
                 var address = new UnitAddress(work.Model, work.ModelVersion, work.Op, unit.Unit.Unit);
+                // One after the other, the record (".json") last: a stored record means every
+                // file of the result is stored (the coordinator's BucketReconciler relies on it).
                 foreach (var file in unit.Files)
                     await store.PutAsync(ObjectKeys.File(address, work.Technique, work.ParamsHash, file.Suffix), file.Content, file.ContentType, CancellationToken.None);
-                // The primary image is the first PNG or SVG the technique writes; the record its JSON.
-                var image = unit.Files.First(f => f.Suffix.EndsWith(".png", StringComparison.Ordinal) || f.Suffix.EndsWith(".svg", StringComparison.Ordinal));
-                var imageKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, image.Suffix);
+                var imageKey = ObjectKeys.File(address, work.Technique, work.ParamsHash,
+                    ObjectKeys.PrimaryImageSuffix(unit.Files.Select(f => f.Suffix)) ?? throw new InvalidOperationException($"{work.Technique} stored no image"));
                 var recordKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, unit.Files.First(f => f.Suffix == ".json").Suffix);
                 var tags = new TagList { { "model", work.Model }, { "op", work.Op }, { "technique", work.Technique } };
                 FarmMetrics.UnitsRendered.Add(1, tags);
