@@ -39,6 +39,11 @@ public static class ObjectKeys
     /// <summary>The worker's log lines for a tuple that failed (text, one line per event).</summary>
     public static string Log(UnitAddress a, string technique, string paramsHash) => $"{Stem(a, technique, paramsHash)}.log.txt";
 
+    /// <summary>A result's primary image (the one the catalogue shows): the first PNG or SVG
+    /// among its files' suffixes, in the lens's order; null if it has none.</summary>
+    public static string? PrimaryImageSuffix(IEnumerable<string> suffixes) =>
+        suffixes.FirstOrDefault(s => s.EndsWith(".png", StringComparison.Ordinal) || s.EndsWith(".svg", StringComparison.Ordinal));
+
     public static string Stem(UnitAddress a, string technique, string paramsHash) =>
         $"{a.Model}/{a.Version}/{a.Op}/{a.UnitSegment}/{technique}/{paramsHash}";
 }

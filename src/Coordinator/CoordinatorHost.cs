@@ -43,6 +43,10 @@ public static class CoordinatorHost
         var weights = FarmConfiguration.Bind<ModelWeightsOptions>(configuration, ModelWeightsOptions.Section);
         var telemetry = FarmConfiguration.Bind<TelemetryOptions>(configuration, TelemetryOptions.Section);
         weights.RegisterSpecs();
+        // The worker fails a packet at its delivery MaxAttempts + 1: the broker must allow it.
+        if (transport.Kind == TransportKind.RabbitMq && transport.QueueType == QueueKind.Quorum && transport.DeliveryLimit < options.MaxAttempts)
+            throw new OptionsProblemException(TransportOptions.Section,
+                [$"DeliveryLimit {transport.DeliveryLimit} must be at least Coordinator:MaxAttempts ({options.MaxAttempts}) (set {FarmConfiguration.EnvironmentName(TransportOptions.Section, nameof(TransportOptions.DeliveryLimit))})"]);
 
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
@@ -94,6 +98,7 @@ public static class CoordinatorHost
         services.AddScoped<SweepService>();
         services.AddSingleton<PacketDispatcher>();
         services.AddHostedService(sp => sp.GetRequiredService<PacketDispatcher>());
+        services.AddSingleton<BucketReconciler>();
         services.AddSingleton<Reaper>();
         services.AddHostedService(sp => sp.GetRequiredService<Reaper>());
         services.AddHostedService<QueueSampler>();

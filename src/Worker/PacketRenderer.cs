@@ -162,10 +162,14 @@ public sealed class PacketRenderer(WorkerOptions options, ModelWeightsOptions we
     }
 
     /// <summary>The files plus a small copy of every PNG (ObjectKeys.Thumbnail: ".96px.png"),
-    /// which op grids and the graph's strips show instead of scaling full images down.</summary>
+    /// which op grids and the graph's strips show instead of scaling full images down. The
+    /// record (".json") stays last: the worker uploads in this order and a stored record means
+    /// every file of the result is stored (the coordinator's BucketReconciler relies on it).</summary>
     public static IReadOnlyList<LensOutput> WithThumbnails(IReadOnlyList<LensOutput> files) =>
-        [.. files, .. files.Where(f => f.ContentType == "image/png" && ObjectKeys.Thumbnail(f.Suffix) is not null)
-            .Select(f => f with { Suffix = ObjectKeys.Thumbnail(f.Suffix)!, Content = Thumbnail.FitPng(f.Content, ObjectKeys.ThumbnailSize) })];
+        [.. files.Where(f => f.Suffix != ".json"),
+         .. files.Where(f => f.ContentType == "image/png" && ObjectKeys.Thumbnail(f.Suffix) is not null)
+            .Select(f => f with { Suffix = ObjectKeys.Thumbnail(f.Suffix)!, Content = Thumbnail.FitPng(f.Content, ObjectKeys.ThumbnailSize) }),
+         .. files.Where(f => f.Suffix == ".json")];
 
     public void Dispose()
     {

@@ -68,6 +68,7 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
         await context.Publish(new PacketStarted { PacketId = work.PacketId, WorkerId = workerId, Attempt = attempt, Dispatch = work.Dispatch });
         log.LogInformation("rendering {Model}/{Op} {Technique} x{Units}, {Steps} steps at {Size} px (attempt {Attempt}, dispatch {Dispatch})",
             work.Model, work.Op, work.Technique, work.Units.Count, work.Parameters.Steps, work.Parameters.Size, attempt, work.Dispatch);
+        injector.MaybeCrash(work);
 
         var steps = 0;
         using var stopHeartbeat = new CancellationTokenSource();
@@ -80,11 +81,12 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
             await renderer.RenderAsync(work, new Progress(v => Volatile.Write(ref steps, v)), async unit =>
             {
                 var address = new UnitAddress(work.Model, work.ModelVersion, work.Op, unit.Unit.Unit);
+                // One after the other, the record (".json") last: a stored record means every
+                // file of the result is stored (the coordinator's BucketReconciler relies on it).
                 foreach (var file in unit.Files)
                     await store.PutAsync(ObjectKeys.File(address, work.Technique, work.ParamsHash, file.Suffix), file.Content, file.ContentType, CancellationToken.None);
-                // The primary image is the first PNG or SVG the technique writes; the record its JSON.
-                var image = unit.Files.First(f => f.Suffix.EndsWith(".png", StringComparison.Ordinal) || f.Suffix.EndsWith(".svg", StringComparison.Ordinal));
-                var imageKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, image.Suffix);
+                var imageKey = ObjectKeys.File(address, work.Technique, work.ParamsHash,
+                    ObjectKeys.PrimaryImageSuffix(unit.Files.Select(f => f.Suffix)) ?? throw new InvalidOperationException($"{work.Technique} stored no image"));
                 var recordKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, unit.Files.First(f => f.Suffix == ".json").Suffix);
                 var tags = new TagList { { "model", work.Model }, { "op", work.Op }, { "technique", work.Technique } };
                 FarmMetrics.UnitsRendered.Add(1, tags);
@@ -246,10 +248,9 @@ internal static class RenderLane
     }
 }
 
-/// <summary>Testing aid (Worker:InjectTransientFailures): the first N packet attempts of
-/// this process fail with a transient error, to prove retries work end to end.</summary>
-/// <summary>Testing only: the faults Worker:InjectTransientFailures and Worker:InjectStalls ask for.</summary>
-public sealed class FaultInjector(WorkerOptions options)
+/// <summary>Testing only: the faults Worker:InjectTransientFailures, InjectStalls and
+/// InjectCrashOn ask for, to prove retries, stall detection and bounded redelivery end to end.</summary>
+public sealed class FaultInjector(WorkerOptions options, ILogger<FaultInjector> logger)
 {
     private int _failures = options.InjectTransientFailures;
     private int _stalls = options.InjectStalls;
@@ -262,6 +263,14 @@ public sealed class FaultInjector(WorkerOptions options)
 
     /// <summary>Never completes, like a hung GPU call, for the first InjectStalls packets.</summary>
     public Task MaybeStallAsync() => Interlocked.Decrement(ref _stalls) >= 0 ? Task.Delay(Timeout.Infinite) : Task.CompletedTask;
+
+    /// <summary>Kills this process when the packet holds the unit InjectCrashOn names.</summary>
+    public void MaybeCrash(RenderWork work)
+    {
+        if (options.InjectCrashOn?.Split(':') is not [var op, var unit] || work.Op != op || work.Units.All(u => u.Unit.ToString(System.Globalization.CultureInfo.InvariantCulture) != unit)) return;
+        logger.LogCritical("injected crash (Worker:InjectCrashOn {Unit}): killing this worker with packet {PacketId} in hand", options.InjectCrashOn, work.PacketId);
+        System.Diagnostics.Process.GetCurrentProcess().Kill();
+    }
 }
 
 /// <summary>What a worker does when its render is stuck (Worker:StallSeconds without a step):

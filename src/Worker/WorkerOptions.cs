@@ -48,6 +48,9 @@ public sealed class WorkerOptions : IValidatedOptions
     public int InjectTransientFailures { get; set; }
     /// <summary>Testing only: the first N packets of this process hang without doing a step.</summary>
     public int InjectStalls { get; set; }
+    /// <summary>Testing only: <c>op:unit</c>; a packet holding that unit kills this process as
+    /// soon as it has started (a native crash or an out-of-memory kill, every time).</summary>
+    public string? InjectCrashOn { get; set => field = string.IsNullOrWhiteSpace(value) ? null : value; }
 
     public string ResolvedId => string.IsNullOrWhiteSpace(Id) ? $"{Environment.MachineName}-{Environment.ProcessId}" : Id;
 
@@ -71,6 +74,8 @@ public sealed class WorkerOptions : IValidatedOptions
         if (CaricatureFolder is not null && !Directory.Exists(CaricatureFolder)) problems.Add($"CaricatureFolder '{CaricatureFolder}' does not exist");
         if (InjectTransientFailures < 0) problems.Add("InjectTransientFailures must be 0 or more");
         if (InjectStalls < 0) problems.Add("InjectStalls must be 0 or more");
+        if (InjectCrashOn is not null && (InjectCrashOn.Split(':') is not [{ Length: > 0 }, var unit] || !int.TryParse(unit, out _)))
+            problems.Add($"InjectCrashOn '{InjectCrashOn}' is not op:unit");
         return problems;
     }
 }

@@ -10,7 +10,8 @@ using Xunit.Abstractions;
 namespace Microscope.Farm.IntegrationTests;
 
 /// <summary>The farm under faults, on the real parts: a sweep of 468 tiny renders while
-/// workers are SIGKILLed, RabbitMQ is restarted, PostgreSQL is down for a while and the
+/// workers are SIGKILLed in the middle of a packet (after its first units were reported,
+/// before the rest are rendered), RabbitMQ is restarted, PostgreSQL is down for a while and the
 /// coordinator is killed and started again. Everything finishes: every tuple done once,
 /// every object present, nothing left queued or running; the recovery after each fault is
 /// printed (time from the fault's end to the next tuple done).</summary>
@@ -41,6 +42,10 @@ public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : 
             ["MICROSCOPE_COORDINATOR__REAPERINTERVALSECONDS"] = "2",
             // Kills count as starts: allow more than this test's kills can put on one packet.
             ["MICROSCOPE_COORDINATOR__MAXATTEMPTS"] = "20",
+            ["MICROSCOPE_TRANSPORT__DELIVERYLIMIT"] = "20",
+            // Packets of 8 rendered in two batches of 4: a packet's first four units are
+            // reported while its last four still render, the window a kill aims at.
+            ["MICROSCOPE_WORKER__MAXBATCH"] = "4",
             ["MICROSCOPE_TRANSPORT__STARTTIMEOUTSECONDS"] = "120",
         };
         var (coordinator, url) = await FarmProcess.StartCoordinatorAsync(env);
@@ -57,7 +62,7 @@ public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : 
         Guid id;
         using (var http = Client(url))
         {
-            using var r = await http.PostAsJsonAsync("/api/sweeps", new { model = "demo", techniques = new[] { "channel", "neuron" }, parameters = new { steps = 8, size = 32 } }, Web);
+            using var r = await http.PostAsJsonAsync("/api/sweeps", new { model = "demo", techniques = new[] { "channel", "neuron" }, parameters = new { steps = 48, size = 32 } }, Web);
             var body = await r.Content.ReadAsStringAsync();
             Assert.True(r.IsSuccessStatusCode, body);
             id = JsonDocument.Parse(body).RootElement.GetProperty("id").GetGuid();
@@ -91,11 +96,44 @@ public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : 
             }
             output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  {fault}: next tuple done {since.Elapsed.TotalSeconds:F1} s after it ended (done {await DoneAsync()})");
         }
+        // A packet this worker is rendering with its first batch reported and the second not
+        // (at most MaxBatch units done: the second batch's reports come only after its render).
+        async Task<Guid?> MidPacketAsync(string name)
+        {
+            try
+            {
+                await using var pg = new NpgsqlConnection(iso.Postgres + ";Timeout=2;Command Timeout=2");
+                await pg.OpenAsync();
+                await using var cmd = new NpgsqlCommand(
+                    $"SELECT p.id FROM packets p WHERE p.sweep_id = '{id}' AND p.state = 'running' AND p.worker_id = '{name}' " +
+                    "AND (SELECT count(*) FROM tuples t WHERE t.packet_id = p.id AND t.state = 'done') BETWEEN 1 AND 4 " +
+                    "AND EXISTS (SELECT 1 FROM tuples t WHERE t.packet_id = p.id AND t.state = 'running') LIMIT 1", pg);
+                return await cmd.ExecuteScalarAsync() is string s ? Guid.Parse(s) : null;
+            }
+            catch (Exception e) when (e is NpgsqlException or TimeoutException or InvalidOperationException)
+            {
+                return null;
+            }
+        }
+        var victims = new List<Guid>();
         async Task KillWorker(string name)
         {
+            var waiting = Stopwatch.StartNew();
+            Guid? victim = null;
+            while (victim is null && waiting.Elapsed < TimeSpan.FromSeconds(90))
+            {
+                victim = await MidPacketAsync(name);
+                // The database may lag the worker: its own log says whether it finished that packet.
+                if (victim is { } v && workers[name].Output.Split('\n').Any(l => l.Contains("packet done in", StringComparison.Ordinal) && l.Contains(v.ToString(), StringComparison.Ordinal)))
+                    victim = null;
+                if (victim is null) await Task.Delay(50);
+            }
             workers[name].Kill();
+            Assert.True(victim is not null, $"worker {name} was never seen in the middle of a packet\n{Logs}");
+            victims.Add(victim!.Value);
+            output.WriteLine($"{clock.Elapsed.TotalSeconds,6:F1} s  worker {name} SIGKILLed in the middle of packet {victim} ({waiting.Elapsed.TotalSeconds:F1} s waiting for one)");
             await StartWorker(name);
-            await RecoveredAsync($"worker {name} SIGKILLed and restarted");
+            await RecoveredAsync($"worker {name} SIGKILLed mid-packet and restarted");
         }
 
         await Task.Delay(4000);
@@ -157,6 +195,14 @@ public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : 
         // Each tuple's result recorded once (one row per unit and technique, naming a tuple of this sweep).
         Assert.Equal(468L, await Count("SELECT count(*) FROM results"));
         Assert.Equal(468L, await Count($"SELECT count(DISTINCT r.tuple_id) FROM results r JOIN tuples t ON t.id = r.tuple_id WHERE t.sweep_id = '{id}'"));
+        // The kills landed mid-packet: those packets were started again by another worker. (One
+        // whose last reports were already on their way when the database showed it half done
+        // may have finished without a second start: reported, not required.)
+        var restarted = 0L;
+        foreach (var victim in victims)
+            restarted += await Count($"SELECT count(*) FROM packets WHERE id = '{victim}' AND starts >= 2");
+        output.WriteLine($"{restarted} of the {victims.Count} packets killed mid-packet were started again");
+        Assert.True(restarted >= 1, "no packet killed mid-packet was started again: the kills missed their packets");
         var starts = await Count($"SELECT coalesce(sum(starts), 0) FROM packets WHERE sweep_id = '{id}'");
         var packets = await Count($"SELECT count(*) FROM packets WHERE sweep_id = '{id}'");
         output.WriteLine($"{packets} packets, {starts} starts ({starts - packets} extra after faults)");

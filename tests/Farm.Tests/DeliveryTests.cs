@@ -74,7 +74,7 @@ public class DeliveryTests
     }
 
     [Fact]
-    public async Task TuplesLeftRunningUnderAFinishedPacketAreRenderedAgain()
+    public async Task TuplesLeftRunningUnderAFinishedPacketAreDoneFromTheStoreOrRenderedAgain()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: true, new Dictionary<string, string?>
         {
@@ -82,19 +82,30 @@ public class DeliveryTests
         });
         var id = await farm.SweepAsync(Tiny());
         Assert.Equal("done", (await farm.WaitAsync(id, TimeSpan.FromMinutes(2))).State);
-        // The UnitRendered of two tuples was lost; their packet's PacketFinished arrived.
-        var lost = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).OrderBy(t => t.Unit).Take(2).Select(t => t.Id).ToList());
+        // The UnitRendered of two tuples was lost; their packet's PacketFinished arrived. The
+        // first one's result is in the store; the second one's record never got there.
+        var lost = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).OrderBy(t => t.Unit).Take(2).ToList());
+        var (stored, missing) = (lost[0], lost[1]);
+        File.Delete(Path.Combine(farm.Folder, "objects", missing.RecordKey!));
         var old = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds();
+        var ids = lost.Select(t => t.Id).ToList();
         await farm.DbAsync(async db =>
         {
-            await db.Tuples.Where(t => lost.Contains(t.Id)).ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Running).SetProperty(t => t.DoneAt, (long?)null));
+            await db.Tuples.Where(t => ids.Contains(t.Id)).ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Running).SetProperty(t => t.DoneAt, (long?)null)
+                .SetProperty(t => t.ObjectiveEnd, (double?)null));
+            await db.Database.ExecuteSqlRawAsync("DELETE FROM results");
             await db.Packets.Where(p => p.SweepId == id).ExecuteUpdateAsync(s => s.SetProperty(p => p.FinishedAt, old));
             await db.Sweeps.Where(s => s.Id == id).ExecuteUpdateAsync(s => s.SetProperty(x => x.FinishedAt, (long?)null));
         });
-        await Until(() => farm.Db(db => db.Tuples.Count(t => lost.Contains(t.Id) && t.State == TupleStates.Done)) == 2, "the lost tuples were not rendered again");
-        Assert.All(farm.Db(db => db.Tuples.Where(t => lost.Contains(t.Id)).ToList()), t => Assert.Equal(2, t.Attempts));
-        // Only the lost ones were rendered again.
-        Assert.Equal(14, farm.Db(db => db.Tuples.Count(t => t.SweepId == id && t.Attempts == 1)));
+        await Until(() => farm.Db(db => db.Tuples.Count(t => ids.Contains(t.Id) && t.State == TupleStates.Done)) == 2, "the lost tuples were not done again");
+        // The stored one is done from its objects (no second attempt, its objective read back from
+        // the record); the other is rendered again. Each has one result row.
+        var after = farm.Db(db => db.Tuples.Where(t => ids.Contains(t.Id)).OrderBy(t => t.Unit).ToList());
+        Assert.Equal((1, stored.ObjectiveEnd, stored.ImageKey), (after[0].Attempts, after[0].ObjectiveEnd, after[0].ImageKey));
+        Assert.Equal(2, after[1].Attempts);
+        Assert.True(File.Exists(Path.Combine(farm.Folder, "objects", missing.RecordKey!)));
+        Assert.Equal(2, farm.Db(db => db.Results.Count()));
+        Assert.Equal(15, farm.Db(db => db.Tuples.Count(t => t.SweepId == id && t.Attempts == 1)));
     }
 
     [Fact]

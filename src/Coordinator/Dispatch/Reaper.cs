@@ -18,12 +18,15 @@ namespace Microscope.Coordinator.Dispatch;
 /// <item>finished (done or failed) LeaseSeconds ago with tuples still queued or running (their
 /// UnitRendered was lost): those tuples go back to the queue.</item>
 /// </list>
+/// Before a packet goes back to the queue (or fails), its tuples whose results are already in
+/// the object store are marked done from those objects (<see cref="BucketReconciler"/>); at
+/// start-up every tuple in flight is checked that way first.
 /// A crashing worker hands its packet back through the broker already. Leases count from the
 /// coordinator's start at the earliest: events queued while it was down are read first. A late
 /// result from an old worker is harmless: keys are deterministic and results idempotent; its
 /// later heartbeats name the old dispatch and are ignored.</summary>
 public sealed class Reaper(IServiceScopeFactory scopes, CoordinatorOptions options, TimeProvider clock, PacketDispatcher dispatcher,
-    ILogger<Reaper> logger) : BackgroundService
+    BucketReconciler reconciler, ILogger<Reaper> logger) : BackgroundService
 {
     private readonly long _startedAt = clock.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -32,6 +35,14 @@ public sealed class Reaper(IServiceScopeFactory scopes, CoordinatorOptions optio
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(options.ReaperIntervalSeconds));
         try
         {
+            try
+            {
+                await ReconcileInFlightAsync(stop);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                logger.LogWarning(e, "start-up reconciliation with the object store failed (the reaper's passes still check each packet they send again)");
+            }
             do
             {
                 try
@@ -48,6 +59,18 @@ public sealed class Reaper(IServiceScopeFactory scopes, CoordinatorOptions optio
         catch (OperationCanceledException)
         {
         }
+    }
+
+    /// <summary>Every tuple in flight (queued or running, or pending after an earlier dispatch)
+    /// whose result is already stored becomes done: a coordinator that died before recording
+    /// a worker's events, or events lost meanwhile, cost no second render.</summary>
+    public async Task<int> ReconcileInFlightAsync(CancellationToken cancel)
+    {
+        using var scope = scopes.CreateScope();
+        var db = scope.ServiceProvider.GetRequiredService<FarmDb>();
+        var dispatched = db.Packets.Where(p => p.Dispatches > 0).Select(p => (Guid?)p.Id);
+        return await reconciler.CompleteFromStoreAsync(db,
+            db.Tuples.Where(t => t.State == TupleStates.Queued || t.State == TupleStates.Running || (t.State == TupleStates.Pending && dispatched.Contains(t.PacketId))), cancel);
     }
 
     public async Task<int> ReapOnceAsync(CancellationToken cancel)
@@ -77,6 +100,12 @@ public sealed class Reaper(IServiceScopeFactory scopes, CoordinatorOptions optio
                 why = $"no heartbeat from worker {packet.WorkerId} for {options.LeaseSeconds} s";
             else
                 why = $"worker {packet.WorkerId} is stuck at step {packet.StepsDone}: heartbeats but no progress for {options.StallSeconds} s (restart that worker)";
+            if (await CompletedFromStoreAsync(db, packet, cancel))
+            {
+                logger.LogInformation("packet {Why}, but every result is in the object store: done", why);
+                reaped++;
+                continue;
+            }
             if (packet.State == PacketStates.Running && starts >= options.MaxAttempts)
             {
                 var reason = $"started {starts} times without finishing (its worker crashed, was killed or stalled each time; last: {why})";
@@ -108,6 +137,11 @@ public sealed class Reaper(IServiceScopeFactory scopes, CoordinatorOptions optio
                     .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Cancelled).SetProperty(t => t.UpdatedAt, now), cancel);
                 continue;
             }
+            if (await CompletedFromStoreAsync(db, packet, cancel))
+            {
+                logger.LogInformation("packet {State} with unreported tuples (a lost event), their results in the object store: done", packet.State);
+                continue;
+            }
             logger.LogWarning("packet {State} with unreported tuples (a lost event): those go back to the queue", packet.State);
             await Requeue(db, packet, now, cancel);
             reaped++;
@@ -118,6 +152,14 @@ public sealed class Reaper(IServiceScopeFactory scopes, CoordinatorOptions optio
         var weekAgo = now - 7 * 24 * 3600_000L;
         await db.Inbox.Where(i => i.ReceivedAt < weekAgo).ExecuteDeleteAsync(cancel);
         return reaped;
+    }
+
+    /// <summary>Whether nothing of the packet is left to render once its stored results count.</summary>
+    private async Task<bool> CompletedFromStoreAsync(FarmDb db, PacketRow packet, CancellationToken cancel)
+    {
+        var id = packet.Id;
+        await reconciler.CompleteFromStoreAsync(db, db.Tuples.Where(t => t.PacketId == id), cancel);
+        return !await db.Tuples.AnyAsync(t => t.PacketId == id && TupleStates.Open.Contains(t.State), cancel);
     }
 
     private static async Task Requeue(FarmDb db, PacketRow packet, long now, CancellationToken cancel)

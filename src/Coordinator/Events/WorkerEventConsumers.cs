@@ -68,28 +68,9 @@ public sealed class UnitRenderedConsumer(FarmDb db, TimeProvider clock, ILogger<
     private async Task HandleAsync(UnitRendered m)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-        var id = m.TupleId;
-        var changed = await db.Tuples.Where(t => t.Id == id && t.State != TupleStates.Done)
-            .ExecuteUpdateAsync(s => s.SetProperty(t => t.State, TupleStates.Done).SetProperty(t => t.ImageKey, m.ImageKey)
-                .SetProperty(t => t.RecordKey, m.RecordKey).SetProperty(t => t.ObjectiveStart, m.ObjectiveStart)
-                .SetProperty(t => t.ObjectiveEnd, m.ObjectiveEnd).SetProperty(t => t.MsPerStep, m.MsPerStep)
-                .SetProperty(t => t.WorkerId, m.WorkerId).SetProperty(t => t.Failure, (string?)null)
-                .SetProperty(t => t.UpdatedAt, now).SetProperty(t => t.DoneAt, now));
-        var tupleId = id.ToString();
-        // One statement on both databases (SQLite needs the WHERE before ON CONFLICT).
-        await db.Database.ExecuteSqlAsync($"""
-            INSERT INTO results (model, version, op, unit, technique, params_hash, image_key, record_key,
-                                 objective_start, objective_end, ms_per_step, tuple_id, rendered_at)
-            SELECT model, version, op, unit, technique, params_hash, {m.ImageKey}, {m.RecordKey},
-                   {m.ObjectiveStart}, {m.ObjectiveEnd}, {m.MsPerStep}, id, {now}
-            FROM tuples WHERE id = {tupleId}
-            ON CONFLICT (model, version, op, unit, technique, params_hash) DO UPDATE SET
-                image_key = excluded.image_key, record_key = excluded.record_key,
-                objective_start = excluded.objective_start, objective_end = excluded.objective_end,
-                ms_per_step = excluded.ms_per_step, tuple_id = excluded.tuple_id, rendered_at = excluded.rendered_at
-            """);
+        var changed = await TupleResults.RecordDoneAsync(db, m.TupleId, m.ImageKey, m.RecordKey, m.ObjectiveStart, m.ObjectiveEnd, m.MsPerStep, m.WorkerId, now);
         using var _ = logger.BeginScope(new Dictionary<string, object> { ["PacketId"] = m.PacketId, ["TupleId"] = m.TupleId });
-        if (changed == 0) logger.LogInformation("unit {Key} reported again (redelivery): nothing changes", m.ImageKey);
+        if (!changed) logger.LogInformation("unit {Key} reported again (redelivery): nothing changes", m.ImageKey);
     }
 }
 

@@ -193,7 +193,12 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
     /// <summary>Writes the sweep, its packets and its tuples; returns the sweep row. A second
     /// sweep with the same requester and idempotency key fails the unique index
     /// (DbUpdateException) and writes nothing.</summary>
-    public async Task<SweepRow> ExpandAsync(Plan plan, Requested by, CancellationToken cancel)
+    public async Task<SweepRow> ExpandAsync(Plan plan, Requested by, CancellationToken cancel) => await ExpandAsync(plan, by, admit: null, cancel);
+
+    /// <summary>The same; <paramref name="admit"/> runs inside the transaction that writes the
+    /// sweep, with its cost known, and may refuse it by throwing (a render budget: checked and
+    /// charged in one transaction).</summary>
+    public async Task<SweepRow> ExpandAsync(Plan plan, Requested by, Func<SweepRow, Task>? admit, CancellationToken cancel)
     {
         var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
         var version = ModelRegistry.VersionOf(plan.Model);
@@ -263,6 +268,7 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         if (sweep.Total == sweep.Reused) sweep.FinishedAt = now;
 
         await using var tx = await db.Database.BeginTransactionAsync(cancel);
+        if (admit is not null) await admit(sweep);
         db.Sweeps.Add(sweep);
         await db.SaveChangesAsync(cancel);
         var connection = db.Database.GetDbConnection();

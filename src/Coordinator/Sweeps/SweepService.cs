@@ -42,20 +42,8 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
     {
         if (await FirstWithKeyAsync(by, cancel) is { } first) return (first, true);
         var plan = await expander.ValidateRenderAsync(request, cancel);
-        if (budgeted)
-        {
-            var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            var since = now - 3_600_000;
-            var spent = await db.Sweeps.Where(s => s.Requester == by.Requester && s.Kind == "render" && s.CreatedAt >= since).SumAsync(s => (long?)s.Cost, cancel) ?? 0;
-            var cost = SweepExpander.CostOf(plan.Parameters);
-            if (spent + cost > options.RenderBudgetPerHour)
-                throw new ApiProblem(429, "render budget exhausted", new Dictionary<string, string[]>
-                {
-                    ["parameters"] = [$"this render costs {cost:N0} steps x pixels; your token has used {spent:N0} of {options.RenderBudgetPerHour:N0} in the last hour"],
-                });
-        }
         SweepRow sweep;
-        try { sweep = await expander.ExpandAsync(plan, by, cancel); }
+        try { sweep = await expander.ExpandAsync(plan, by, budgeted ? s => ChargeBudgetAsync(by.Requester, s.Cost, cancel) : null, cancel); }
         catch (DbUpdateException) when (by.IdempotencyKey is not null)
         {
             // Another request with the same key won the unique index: answer with its sweep.
@@ -63,6 +51,27 @@ public sealed class SweepService(FarmDb db, SweepExpander expander, PacketDispat
         }
         dispatcher.Wake();
         return (sweep, false);
+    }
+
+    /// <summary>Inside the transaction that writes the render: what the requester's renders of
+    /// the last hour cost, plus this one, must stay within the budget, or 429 (the transaction
+    /// rolls back). Requests of one requester take this step one at a time (PostgreSQL: a
+    /// transaction-scoped advisory lock on the requester; SQLite: its single writer, BEGIN
+    /// IMMEDIATE), so concurrent renders cannot all pass the last of a budget.</summary>
+    private async Task ChargeBudgetAsync(string? requester, long cost, CancellationToken cancel)
+    {
+        if (db.Database.IsNpgsql())
+        {
+            var key = "render-budget:" + requester;
+            await db.Database.ExecuteSqlAsync($"SELECT pg_advisory_xact_lock(hashtextextended({key}, 0))", cancel);
+        }
+        var since = clock.GetUtcNow().ToUnixTimeMilliseconds() - 3_600_000;
+        var spent = await db.Sweeps.Where(s => s.Requester == requester && s.Kind == "render" && s.CreatedAt >= since).SumAsync(s => (long?)s.Cost, cancel) ?? 0;
+        if (spent + cost > options.RenderBudgetPerHour)
+            throw new ApiProblem(429, "render budget exhausted", new Dictionary<string, string[]>
+            {
+                ["parameters"] = [$"this render costs {cost:N0} steps x pixels; your token has used {spent:N0} of {options.RenderBudgetPerHour:N0} in the last hour"],
+            });
     }
 
     private async Task<SweepRow?> FirstWithKeyAsync(SweepExpander.Requested by, CancellationToken cancel) =>
