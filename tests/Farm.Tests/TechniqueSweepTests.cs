@@ -27,6 +27,16 @@ public class TechniqueSweepTests
     };
 
     [Fact]
+    public void ThumbnailsJoinTheUploadBeforeTheRecord()
+    {
+        // The worker uploads in this order; a stored record must mean a complete result.
+        var png = ImageFile.EncodePng(new float[3 * 8 * 8], 8, 8);
+        var files = Worker.PacketRenderer.WithThumbnails(
+            [new LensOutput(0, "-0.png", "image/png", png), new LensOutput(0, "-1.png", "image/png", png), new LensOutput(0, ".json", "application/json", [])]);
+        Assert.Equal(["-0.png", "-1.png", "-0.96px.png", "-1.96px.png", ".json"], files.Select(f => f.Suffix));
+    }
+
+    [Fact]
     public async Task EverythingExpandsToAllSevenTechniques()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?> { ["Coordinator:MaxInFlightPackets"] = "1" });
