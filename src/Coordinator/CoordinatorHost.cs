@@ -64,6 +64,7 @@ public static class CoordinatorHost
         builder.Services.AddFarmBus(transport, AddConsumers, x => addToBus?.Invoke(x));
 
         var app = builder.Build();
+        app.UseFarmRequestLogging();
         app.UseProblemResponses();
         app.UseRouting();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
