@@ -116,6 +116,23 @@ public sealed class ObjectStoreTests(S3Server s3rver, ITestOutputHelper output)
         output.WriteLine($"  download  Minio {minioGet.ElapsedMilliseconds,6} ms   AWSSDK.S3 {awsGet.ElapsedMilliseconds,6} ms");
     }
 
+    /// <summary>Model files (POST /api/models) are tens of MB: past 5 MiB the client uploads in parts.</summary>
+    [Fact]
+    public async Task ALargeObjectGoesUpInPartsAndComesBackWhole()
+    {
+        var bucket = "large" + Guid.NewGuid().ToString("N")[..6];
+        using var store = new S3ObjectStore(Options(bucket));
+        await store.EnsureReadyAsync();
+        var data = new byte[12 * 1024 * 1024 + 123];
+        new Random(7).NextBytes(data);
+        await store.PutAsync("_models/big/model.onnx", data, "application/octet-stream");
+        Assert.Equal(data, await store.GetAsync("_models/big/model.onnx"));
+        using var s3 = Reference();
+        using var r = await s3.GetObjectAsync(bucket, "_models/big/model.onnx");
+        Assert.Equal(data.Length, r.ContentLength);
+        Assert.Equal(["_models/big/model.onnx"], await store.ListAsync("_models/"));
+    }
+
     [Fact]
     public async Task AMissingBucketReadsAsNoObjectAndServicesStartingTogetherShareOne()
     {

@@ -15,6 +15,9 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
 {
     /// <summary>Attempts per request: the AWS SDK's MaxErrorRetry was 4 retries.</summary>
     private const int Attempts = 5;
+    /// <summary>A request that has not finished by then failed (a stuck store must not hold a
+    /// worker's packet for long; objects are a few KB to a few hundred MB of model file).</summary>
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromMinutes(5);
     /// <summary>How long a presigned URL is valid: it is used at once.</summary>
     private const int PresignedSeconds = 300;
 
@@ -29,8 +32,8 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
         _bucket = options.Bucket!;
         _endpoint = options.ServiceUrl!;
         var url = new Uri(options.ServiceUrl!);
-        // One connection pool for the client and the listing.
-        _http = new HttpClient { Timeout = TimeSpan.FromMinutes(2) };
+        // One connection pool for the client, the reads and the listing.
+        _http = new HttpClient();
         _client = new MinioClient()
             .WithEndpoint(url.Host, url.Port)
             .WithSSL(url.Scheme == Uri.UriSchemeHttps)
@@ -39,7 +42,10 @@ public sealed class S3ObjectStore : IObjectStore, IDisposable
             .WithRegion(options.Region)
             .WithHttpClient(_http)
             .WithRetryPolicy(RetryTransient)
+            .WithTimeout((int)RequestTimeout.TotalMilliseconds)
             .Build();
+        // After Build, which sets the shared client's timeout to 30 minutes.
+        _http.Timeout = RequestTimeout;
         _listing = new S3KeyListing(_http, url, _bucket, options.Region, options.AccessKey!, options.SecretKey!);
     }
 
