@@ -68,6 +68,7 @@ public static class CoordinatorHost
         builder.Services.AddFarmBus(transport, AddConsumers, x => addToBus?.Invoke(x));
 
         var app = builder.Build();
+        app.UseFarmRequestLogging();
         app.UseProblemResponses();
         app.UseRouting();
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
@@ -162,10 +163,9 @@ internal sealed class StartupTasks(IServiceScopeFactory scopes, CoordinatorOptio
             if (options.MigrateOnStart) await Migrations.ApplyAsync(db, logger, cancel);
             else
             {
-                var applied = await Migrations.AppliedAsync(db, cancel);
-                var missing = Migrations.All.Where(m => !applied.Contains(m.Version)).ToList();
+                var missing = await Migrations.MissingAsync(db, cancel);
                 if (missing.Count > 0)
-                    throw new InvalidOperationException($"the database lacks migrations {string.Join(", ", missing.Select(m => m.Version))}: run `microscope migrate` or set Coordinator:MigrateOnStart=true");
+                    throw new InvalidOperationException($"the database lacks migrations {string.Join(", ", missing)}: run `microscope migrate` or set Coordinator:MigrateOnStart=true");
             }
         }
         await store.EnsureReadyAsync(cancel);

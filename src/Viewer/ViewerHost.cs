@@ -65,6 +65,7 @@ public static class ViewerHost
         builder.Services.AddHealthChecks().AddCheck<CatalogueHealthCheck>("catalogue", tags: ["ready"]);
 
         var app = builder.Build();
+        app.UseFarmRequestLogging();
         app.UseProblemResponses();
         // Server-Timing: the time the viewer spent on a response, visible in the browser's
         // developer tools and read by the performance test.

@@ -238,24 +238,3 @@ public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : 
         return http;
     }
 }
-
-/// <summary>The S3 store lists past 1,000 keys on s3rver (which fails ListObjectsV2 there).</summary>
-[Collection(RealServersCollection.Name)]
-public sealed class ObjectStoreListingTests(RealServers servers)
-{
-    [Fact]
-    public async Task TheStoreListsMoreThanAThousandKeys()
-    {
-        using var store = new Microscope.Farm.Storage.S3ObjectStore(new Microscope.Farm.Storage.StorageOptions
-        {
-            Kind = Microscope.Farm.Storage.StorageKind.S3, ServiceUrl = servers.S3Url, Bucket = "listing" + Guid.NewGuid().ToString("N")[..6],
-            AccessKey = "S3RVER", SecretKey = "S3RVER",
-        });
-        await store.EnsureReadyAsync();
-        await Parallel.ForEachAsync(Enumerable.Range(0, 1005), new ParallelOptions { MaxDegreeOfParallelism = 8 },
-            async (i, cancel) => await store.PutAsync($"many/{i:D5}.json", "{}"u8.ToArray(), "application/json", cancel));
-        await store.PutAsync("other/x.json", "{}"u8.ToArray(), "application/json");
-        var keys = await store.ListAsync("many/");
-        Assert.Equal(Enumerable.Range(0, 1005).Select(i => $"many/{i:D5}.json"), keys.Order(StringComparer.Ordinal));
-    }
-}

@@ -408,22 +408,27 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     {
         var iso = await servers.IsolateAsync("migrate");
         var env = new Dictionary<string, string>(servers.Environment(iso));
-        // A farm's database from before the later migrations: schema 1, with rows in it.
-        var initial = Microscope.Coordinator.Data.Migrations.All[0];
+        // A farm's database from before the later migrations: schema 1 of the hand-written
+        // ones (before EF Core migrations), with rows in it.
+        var legacy = Microscope.Coordinator.Data.Migrations.Legacy;
         await using (var pg = new NpgsqlConnection(iso.Postgres))
         {
             await pg.OpenAsync();
             await using var cmd = new NpgsqlCommand($"""
                 CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL);
-                {initial.Sql}
-                INSERT INTO schema_migrations VALUES ({initial.Version}, 'initial schema', 0);
+                {legacy[0].Sql}
+                INSERT INTO schema_migrations VALUES ({legacy[0].Version}, 'initial schema', 0);
                 INSERT INTO models VALUES ('kept', 'v1', '[]', 1, 0);
                 INSERT INTO packets (id, sweep_id, op, technique, priority, seq, state, unit_count, dispatches, created_at)
                     VALUES ('old-packet', 'old-sweep', 'conv1', 'channel', 0, 0, 'pending', 4, 0, 0);
                 """, pg);
             await cmd.ExecuteNonQueryAsync();
         }
-        var later = Microscope.Coordinator.Data.Migrations.All.Count - 1;
+        string[] ef;
+        using (var design = new Microscope.Coordinator.Data.DesignTimeFarmDb().CreateDbContext([]))
+            ef = [.. Microsoft.EntityFrameworkCore.RelationalDatabaseFacadeExtensions.GetMigrations(design.Database)];
+        // Legacy 2-5, then every EF migration after the baseline (which schema 5 is).
+        var later = legacy.Count - 1 + ef.Length - 1;
         using (var first = FarmProcess.Start("migrate-1", env, "migrate"))
         {
             Assert.Equal(0, await first.WaitForExitAsync(TimeSpan.FromMinutes(2)));
@@ -437,10 +442,44 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         await using (var pg = new NpgsqlConnection(iso.Postgres))
         {
             await pg.OpenAsync();
-            await using var cmd = new NpgsqlCommand("SELECT (SELECT count(*) FROM models WHERE name = 'kept'), (SELECT steps_done FROM packets WHERE id = 'old-packet'), (SELECT count(*) FROM schema_migrations)", pg);
+            await using var cmd = new NpgsqlCommand("SELECT (SELECT count(*) FROM models WHERE name = 'kept'), (SELECT steps_done FROM packets WHERE id = 'old-packet'), (SELECT count(*) FROM schema_migrations), (SELECT string_agg(\"MigrationId\", ',' ORDER BY \"MigrationId\") FROM \"__EFMigrationsHistory\")", pg);
             await using var reader = await cmd.ExecuteReaderAsync();
             await reader.ReadAsync();
-            Assert.Equal((1L, 0, (long)later + 1), (reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2)));
+            Assert.Equal((1L, 0, (long)legacy.Count, string.Join(',', ef)), (reader.GetInt64(0), reader.GetInt32(1), reader.GetInt64(2), reader.GetString(3)));
         }
+
+        // A new database gets, from the EF migrations alone, the schema the upgraded one has.
+        var fresh = iso.Postgres.Replace($"Database={iso.Bucket}", $"Database={iso.Bucket}_fresh", StringComparison.Ordinal);
+        await using (var pg = new NpgsqlConnection(iso.Postgres))
+        {
+            await pg.OpenAsync();
+            await using var cmd = new NpgsqlCommand($"CREATE DATABASE {iso.Bucket}_fresh", pg);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        env["MICROSCOPE_DATABASE__CONNECTIONSTRING"] = fresh;
+        using (var third = FarmProcess.Start("migrate-fresh", env, "migrate"))
+            Assert.Equal(0, await third.WaitForExitAsync(TimeSpan.FromMinutes(2)));
+        Assert.Equal(await PostgresSchemaAsync(fresh), await PostgresSchemaAsync(iso.Postgres));
+    }
+
+    /// <summary>The farm's tables: columns (type, nullability, default) and index definitions.</summary>
+    private static async Task<string> PostgresSchemaAsync(string connectionString)
+    {
+        await using var pg = new NpgsqlConnection(connectionString);
+        await pg.OpenAsync();
+        await using var cmd = new NpgsqlCommand("""
+            SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '-')
+              FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name NOT IN ('schema_migrations', '__EFMigrationsHistory', '__EFMigrationsLock')
+            UNION ALL
+            SELECT indexdef FROM pg_indexes
+             WHERE schemaname = 'public' AND tablename NOT IN ('schema_migrations', '__EFMigrationsHistory', '__EFMigrationsLock')
+            ORDER BY 1
+            """, pg);
+        var lines = new List<string>();
+        await using var reader = await cmd.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) lines.Add(reader.GetString(0));
+        Assert.Contains(lines, l => l.Contains("tuples_identity", StringComparison.Ordinal));
+        return string.Join("\n", lines);
     }
 }

@@ -13,10 +13,10 @@ public sealed class RealServers : IAsyncLifetime
     public string Root { get; } = Path.Combine(Path.GetTempPath(), "farm-it-" + Guid.NewGuid().ToString("N")[..10]);
     public int PostgresPort { get; private set; }
     public int RabbitPort { get; private set; }
-    public int S3Port { get; private set; }
-    public string S3Url => $"http://127.0.0.1:{S3Port}";
+    public int S3Port => _s3.Port;
+    public string S3Url => _s3.Url;
 
-    private Process? _s3;
+    private readonly S3Server _s3;
     private int _stopped;
 
     public static string RepoRoot
@@ -29,7 +29,9 @@ public sealed class RealServers : IAsyncLifetime
         }
     }
 
-    private static string Script(string name) => Path.Combine(RepoRoot, "scripts", "servers", name);
+    public RealServers() => _s3 = new S3Server(Path.Combine(Root, "s3"));
+
+    internal static string Script(string name) => Path.Combine(RepoRoot, "scripts", "servers", name);
 
     public async Task InitializeAsync()
     {
@@ -37,19 +39,9 @@ public sealed class RealServers : IAsyncLifetime
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Stop();
         PostgresPort = FreePort();
         RabbitPort = FreePort(avoidAbove: 44000);
-        S3Port = FreePort();
         var postgres = Task.Run(() => Run(Script("postgres.sh"), TimeSpan.FromSeconds(90), "start", Path.Combine(Root, "pg"), PostgresPort.ToString()));
         var rabbit = Task.Run(() => Run(Script("rabbitmq.sh"), TimeSpan.FromSeconds(120), "start", Path.Combine(Root, "rabbit"), RabbitPort.ToString()));
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Script("s3rver.sh"));
-        psi.ArgumentList.Add(Path.Combine(Root, "s3"));
-        psi.ArgumentList.Add(S3Port.ToString());
-        _s3 = Process.Start(psi)!;
-        _s3.OutputDataReceived += (_, _) => { };
-        _s3.ErrorDataReceived += (_, _) => { };
-        _s3.BeginOutputReadLine();
-        _s3.BeginErrorReadLine();
-        await WaitForPort(S3Port, TimeSpan.FromSeconds(30));
+        await _s3.InitializeAsync();
         await postgres;
         await rabbit;
     }
@@ -63,7 +55,7 @@ public sealed class RealServers : IAsyncLifetime
     private void Stop()
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 1) return;
-        try { if (_s3 is { HasExited: false }) _s3.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+        _s3.Stop();
         try { Run(Script("postgres.sh"), TimeSpan.FromSeconds(60), "stop", Path.Combine(Root, "pg")); } catch (Exception) { }
         try { Run(Script("rabbitmq.sh"), TimeSpan.FromSeconds(90), "stop", Path.Combine(Root, "rabbit")); } catch (Exception) { }
         try { Directory.Delete(Root, recursive: true); } catch (Exception) { }
@@ -157,7 +149,7 @@ public sealed class RealServers : IAsyncLifetime
         }
     }
 
-    private static async Task WaitForPort(int port, TimeSpan timeout)
+    internal static async Task WaitForPort(int port, TimeSpan timeout)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
