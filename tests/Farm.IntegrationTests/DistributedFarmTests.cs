@@ -369,12 +369,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         Assert.Equal("failed", status.State);
         Assert.Equal(16, status.Counts["failed"]);
         Assert.Contains("injected transient failure", Assert.Single(status.Failures).Reason, StringComparison.Ordinal);
-        // A quorum queue's message count reaches list_queues a few seconds late.
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string queues;
-        do queues = RealServers.Run(Path.Combine(RealServers.RepoRoot, "scripts", "servers", "rabbitmq.sh"), TimeSpan.FromSeconds(60),
-            "ctl", Path.Combine(servers.Root, "rabbit"), "list_queues", "-p", iso.Bucket, "name", "messages");
-        while (!System.Text.RegularExpressions.Regex.IsMatch(queues, @"render-work_error\s+1") && DateTime.UtcNow < deadline);
+        var queues = servers.QueuesUntil(iso.Bucket, @"render-work_error\s+1");
         Assert.Matches(@"render-work_error\s+1", queues);
     }
 

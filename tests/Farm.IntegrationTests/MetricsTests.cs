@@ -54,9 +54,10 @@ public sealed partial class MetricsTests(RealServers servers, ITestOutputHelper 
         Assert.Equal(0, Sum(worker, "microscope_units_rendered_total", ("op", "conv2")));
         Assert.Equal(16, Sum(worker, "microscope_render_step_duration_milliseconds_count", ("op", "conv1")));
         Assert.True(Sum(worker, "microscope_render_step_duration_milliseconds_sum", ("op", "conv1")) > 0);
-        // conv1 fits one packet (PacketSize 32); a PNG and a JSON per unit stored in s3rver.
+        // conv1 fits one packet (PacketSize 32); a PNG, its thumbnail and a JSON per unit stored
+        // in s3rver, and the worker's log lines of each of conv2's 32 failed tuples.
         Assert.Equal(1, Sum(worker, "microscope_packet_duration_seconds_count", ("technique", "channel"), ("outcome", "done")));
-        Assert.Equal(32, Sum(worker, "microscope_storage_duration_seconds_count", ("operation", "put"), ("store", "s3"), ("outcome", "ok")));
+        Assert.Equal(16 * 3 + 32, Sum(worker, "microscope_storage_duration_seconds_count", ("operation", "put"), ("store", "s3"), ("outcome", "ok")));
         Assert.True(Sum(worker, "microscope_process_memory_bytes") > 1e7);
 
         // The coordinator's gauges are sampled every 5 s: wait for a sample after both sweeps ended.

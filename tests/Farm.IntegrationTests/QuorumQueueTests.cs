@@ -29,16 +29,6 @@ public sealed class QuorumQueueTests(RealServers servers, ITestOutputHelper outp
     private string Ctl(string vhost, params string[] args) => RealServers.Run(Path.Combine(RealServers.RepoRoot, "scripts", "servers", "rabbitmq.sh"),
         TimeSpan.FromSeconds(60), ["ctl", Path.Combine(servers.Root, "rabbit"), .. args.Take(1), "-p", vhost, .. args.Skip(1)]);
 
-    /// <summary>Queue counts until they match (a quorum queue's count reaches list_queues a few seconds late).</summary>
-    private string QueuesUntil(string vhost, string pattern)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        string queues;
-        do queues = Ctl(vhost, "list_queues", "name", "messages");
-        while (!System.Text.RegularExpressions.Regex.IsMatch(queues, pattern) && DateTime.UtcNow < deadline);
-        return queues;
-    }
-
     [Fact]
     public async Task TheBrokerCapsRedeliveriesAndAClassicQueueFromBeforeIsNamed()
     {
@@ -84,7 +74,7 @@ public sealed class QuorumQueueTests(RealServers servers, ITestOutputHelper outp
         output.WriteLine($"deliveries: {counts.Count}, x-delivery-count seen: {string.Join(", ", counts)}");
         // First delivery plus DeliveryLimit redeliveries, then RabbitMQ drops it.
         Assert.Equal([0L, 1L, 2L], counts);
-        Assert.Matches(@"(?m)^render-work\s+0\s*$", QueuesUntil(iso.Bucket, @"(?m)^render-work\s+0\s*$"));
+        Assert.Matches(@"(?m)^render-work\s+0\s*$", servers.QueuesUntil(iso.Bucket, @"(?m)^render-work\s+0\s*$"));
     }
 
     [Fact]
@@ -140,7 +130,7 @@ public sealed class QuorumQueueTests(RealServers servers, ITestOutputHelper outp
             Assert.Equal("conv1", t.GetProperty("op").GetString());
             Assert.Contains("delivered 4 times: its worker crashed", t.GetProperty("failure").GetString(), StringComparison.Ordinal);
         });
-        Assert.Matches(@"(?m)^render-work\s+0\s*$", QueuesUntil(iso.Bucket, @"(?m)^render-work\s+0\s*$"));
+        Assert.Matches(@"(?m)^render-work\s+0\s*$", servers.QueuesUntil(iso.Bucket, @"(?m)^render-work\s+0\s*$"));
         await using (var pg = new NpgsqlConnection(iso.Postgres))
         {
             await pg.OpenAsync();

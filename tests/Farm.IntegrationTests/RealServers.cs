@@ -136,6 +136,21 @@ public sealed class RealServers : IAsyncLifetime
         return stdout.Result;
     }
 
+    /// <summary>`rabbitmqctl list_queues name messages` of a vhost, asked again (for up to 30 s)
+    /// until <paramref name="settled"/> holds: a quorum queue's count reaches list_queues a few
+    /// seconds late. Returns the last answer, so the caller's assertion shows it.</summary>
+    public string QueuesUntil(string vhost, Func<string, bool> settled)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        string queues;
+        do queues = Run(Path.Combine(RepoRoot, "scripts", "servers", "rabbitmq.sh"), TimeSpan.FromSeconds(60),
+            "ctl", Path.Combine(Root, "rabbit"), "list_queues", "-p", vhost, "name", "messages");
+        while (!settled(queues) && DateTime.UtcNow < deadline);
+        return queues;
+    }
+
+    public string QueuesUntil(string vhost, string pattern) => QueuesUntil(vhost, q => System.Text.RegularExpressions.Regex.IsMatch(q, pattern));
+
     /// <summary>A port nobody listens on now. (RabbitMQ derives two more ports from its own,
     /// +20000 and +21000, hence the upper bound for it.)</summary>
     public static int FreePort(int avoidAbove = 65535)

@@ -57,8 +57,9 @@ public sealed class ReconciliationTests(RealServers servers, ITestOutputHelper o
         _processes.Add(worker);
         await worker.WaitForLineAsync(new Regex("packet done in"), TimeSpan.FromMinutes(2));
         var ctl = Path.Combine(RealServers.RepoRoot, "scripts", "servers", "rabbitmq.sh");
-        var queued = RealServers.Run(ctl, TimeSpan.FromSeconds(60), "ctl", Path.Combine(servers.Root, "rabbit"), "list_queues", "-p", iso.Bucket, "name", "messages");
-        var events = int.Parse(Regex.Match(queued, @"(?m)^farm-coordinator\s+(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        static int Events(string queues) => int.Parse(Regex.Match(queues, @"(?m)^farm-coordinator\s+(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var queued = servers.QueuesUntil(iso.Bucket, q => Events(q) >= 18);
+        var events = Events(queued);
         Assert.True(events >= 18, queued);   // PacketStarted, 16 UnitRendered, PacketFinished (and heartbeats)
         RealServers.Run(ctl, TimeSpan.FromSeconds(60), "ctl", Path.Combine(servers.Root, "rabbit"), "purge_queue", "-p", iso.Bucket, "farm-coordinator");
 
