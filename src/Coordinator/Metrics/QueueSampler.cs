@@ -9,7 +9,9 @@ namespace Microscope.Coordinator.Metrics;
 
 /// <summary>Reads the farm's queues from the database for the gauges (microscope_packets_open,
 /// microscope_tuples_open, microscope_sweeps_active): a scrape never waits on a query, and a
-/// busy farm pays for one grouped count every <see cref="Interval"/>.</summary>
+/// busy farm pays for one grouped count every <see cref="Interval"/>. The three counts read one
+/// snapshot (a repeatable-read transaction), so a sample never mixes before and after a change
+/// (an open tuple beside no active sweep).</summary>
 public sealed class QueueSampler(IServiceScopeFactory scopes, ILogger<QueueSampler> logger) : BackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
@@ -35,6 +37,7 @@ public sealed class QueueSampler(IServiceScopeFactory scopes, ILogger<QueueSampl
     {
         using var scope = scopes.CreateScope();
         var db = scope.ServiceProvider.GetRequiredService<FarmDb>();
+        await using var snapshot = await db.Database.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, cancel);
         string[] openPackets = [PacketStates.Pending, PacketStates.Sent, PacketStates.Running];
         var packets = await db.Packets.AsNoTracking().Where(p => openPackets.Contains(p.State))
             .GroupBy(p => p.State).Select(g => new { g.Key, Count = g.LongCount() }).ToListAsync(cancel);
