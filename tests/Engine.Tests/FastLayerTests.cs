@@ -80,4 +80,55 @@ public class FastLayerTests
             if (values[i] > 0) Assert.Equal(g64[i], g32[i], 1e-5f);
         Assert.Equal(g64.Sum(), g32.Sum(), 1e-3f);
     }
+    /// <summary>A strided convolution on a few input channels (a first layer: InceptionV1's
+    /// conv2d0 is 7x7/2 on 3) computes its input gradient by space-to-depth; it equals libtorch's
+    /// own gradient in float64 for kernels that are and are not multiples of the stride, odd
+    /// sizes, padding and rows the kernel never reaches.</summary>
+    [Theory]
+    [InlineData(3, 7, 2, 0, 229)]
+    [InlineData(3, 3, 2, 1, 33)]
+    [InlineData(3, 11, 4, 2, 67)]
+    [InlineData(4, 5, 3, 2, 20)]
+    [InlineData(1, 2, 2, 0, 17)]
+    public void Strided_convolution_input_gradient_equals_the_float64_gradient(int channels, int kernel, int stride, int padding, int n)
+    {
+        using var scope = torch.NewDisposeScope();
+        var input = torch.randn([3, channels, n, n], new Random(kernel * 100 + n));
+        var weight = torch.randn([6, channels, kernel, kernel], new Random(kernel), std: 0.2);
+        var bias = torch.randn([6], new Random(2));
+        var x32 = input.clone().requires_grad_();
+        var y32 = F.conv2d(x32, weight, bias, (stride, stride), (padding, padding));
+        var upstream = torch.randn(y32.shape, new Random(1));
+        (y32 * upstream).sum().backward();
+        var x64 = input.to(ScalarType.Float64).requires_grad_();
+        var y64 = F.conv2d(x64, weight.to(ScalarType.Float64), bias.to(ScalarType.Float64), (stride, stride), (padding, padding));
+        (y64 * upstream.to(ScalarType.Float64)).sum().backward();
+        Assert.Equal(y64.shape, y32.shape);
+        var expected = x64.grad!.data<double>();
+        var actual = x32.grad!.data<float>();
+        Assert.Equal(expected.Length, actual.Length);
+        var scale = expected.Max(Math.Abs);
+        var worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / scale;
+        Assert.True(worst < 1e-5, $"largest difference {worst:E2} of the largest gradient");
+    }
+
+    /// <summary>That gradient is computed image by image: an image's input gradient is the same
+    /// bits alone or in a batch (what keeps a unit's render independent of its batch).</summary>
+    [Fact]
+    public void Strided_convolution_input_gradient_does_not_depend_on_the_batch()
+    {
+        using var scope = torch.NewDisposeScope();
+        var weight = torch.randn([64, 3, 7, 7], new Random(7), std: 0.1);
+        var images = torch.randn([4, 3, 61, 61], new Random(3));
+        var upstream = torch.randn([4, 64, 28, 28], new Random(4));
+        float[] Gradient(Tensor x, Tensor g)
+        {
+            var leaf = x.clone().requires_grad_();
+            (F.conv2d(leaf, weight, null, (2, 2)) * g).sum().backward();
+            return leaf.grad!.data<float>();
+        }
+        var packed = Gradient(images, upstream);
+        var alone = Gradient(images.narrow(0, 2, 1), upstream.narrow(0, 2, 1));
+        Assert.Equal(alone, packed.Skip(2 * alone.Length).Take(alone.Length).ToArray());
+    }
 }

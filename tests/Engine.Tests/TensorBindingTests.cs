@@ -120,6 +120,7 @@ public class TensorBindingTests
     [Fact] public void Gradient_adaptive_avg_pool() => GradientCheck.Check([1, 2, 4, 6], x => F.adaptive_avg_pool2d(x, (1, 1)));
     [Fact] public void Gradient_local_response_norm() => GradientCheck.Check([1, 6, 2, 2], x => F.local_response_norm(x, 5, 0.1, 0.75, 2.0));
     [Fact] public void Gradient_local_response_norm_wide_window() => GradientCheck.Check([2, 13, 3, 2], x => F.local_response_norm(x, 9, 0.2, 0.5, 1.0));
+    [Fact] public void Gradient_local_response_norm_other_exponent() => GradientCheck.Check([2, 7, 3, 2], x => F.local_response_norm(x, 4, 0.3, 0.6, 1.5));
 
     [Fact]
     public void Gradient_batch_norm_inference()

@@ -263,16 +263,83 @@ MS_API int ms_cat(T* tensors, int n, int64_t dim, T* out) {
 
 MS_API void ms_set_conv_bf16(int on) { g_conv_bf16 = on != 0; }
 MS_API int ms_get_conv_bf16() { return g_conv_bf16 ? 1 : 0; }
+
+namespace {
+// A convolution as the render runs it: float32, or on bfloat16 kernels with float32 around it.
+Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& bias, at::IntArrayRef stride, at::IntArrayRef padding,
+                at::IntArrayRef dilation, int64_t groups, bool bf16) {
+  if (!bf16) return torch::conv2d(x, w, bias, stride, padding, dilation, groups);
+  const auto bf = torch::kBFloat16;
+  return torch::conv2d(x.to(bf), w.to(bf), bias.defined() ? bias.to(bf) : Tensor(), stride, padding, dilation, groups)
+      .to(torch::kFloat32);
+}
+
+// The input gradient of a strided convolution on a few input channels (a model's first layer:
+// InceptionV1's conv2d0, 7x7/2 on 3 channels). oneDNN's backward-data runs that shape at a
+// fraction of its forward speed (52 of a conv2d2 step's 112 ms); written with space-to-depth,
+// the same sum is a stride-1 convolution of the output gradient with 3*s*s output channels,
+// which runs 2.5x faster (docs/performance.md). It is computed image by image, so an image's
+// gradient never depends on the rest of its batch. The forward is the ordinary convolution.
+struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor bias, int64_t stride,
+                        std::vector<int64_t> padding, bool bf16) {
+    ctx->save_for_backward({w});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["height"] = x.size(2);
+    ctx->saved_data["width"] = x.size(3);
+    ctx->saved_data["padding"] = padding;
+    ctx->saved_data["bf16"] = bf16;
+    // No bias comes as an empty tensor (autograd functions take no undefined inputs).
+    return convolve(x, w, bias.numel() ? bias : Tensor(), {stride, stride}, padding, {1, 1}, 1, bf16);
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    const auto w = ctx->get_saved_variables()[0];
+    const int64_t s = ctx->saved_data["stride"].toInt(), height = ctx->saved_data["height"].toInt(),
+                  width = ctx->saved_data["width"].toInt();
+    const auto padding = ctx->saved_data["padding"].toIntVector();
+    const bool bf16 = ctx->saved_data["bf16"].toBool();
+    const int64_t o = w.size(0), c = w.size(1), kh = (w.size(2) + s - 1) / s, kw = (w.size(3) + s - 1) / s;
+    // Kernel zero-padded to a multiple of s, split into s*s phases (pixel_unshuffle's channel
+    // order c*s*s + dy*s + dx), flipped and transposed: the stride-1 convolution that maps the
+    // output gradient to the gradient of the unshuffled (padded) input.
+    auto phases = torch::constant_pad_nd(w, {0, kw * s - w.size(3), 0, kh * s - w.size(2)})
+                      .reshape({o, c, kh, s, kw, s})
+                      .permute({0, 1, 3, 5, 2, 4})
+                      .reshape({o, c * s * s, kh, kw})
+                      .flip({2, 3})
+                      .transpose(0, 1)
+                      .contiguous();
+    auto g = grads[0].contiguous();
+    std::vector<Tensor> images;
+    for (int64_t i = 0; i < g.size(0); i++)
+      images.push_back(convolve(g.narrow(0, i, 1), phases, Tensor(), {1, 1}, {kh - 1, kw - 1}, {1, 1}, 1, bf16));
+    auto padded = torch::pixel_shuffle(torch::cat(images), s);
+    // Rows and columns of the padded input: drop the padding, add zeros for any the kernel never reached.
+    auto dx = torch::constant_pad_nd(padded, {-padding[1], width + padding[1] - padded.size(3), -padding[0],
+                                              height + padding[0] - padded.size(2)});
+    return {dx, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
+// Only where the input gradient is all that is wanted (a render: parameters never require
+// gradients) and the shape is the slow one: CPU, float32, equal strides above 1, few input channels.
+bool strided_input_conv(const Tensor& x, const Tensor& w, const Tensor& bias, const int64_t* stride, const int64_t* dilation,
+                        int64_t groups) {
+  return torch::GradMode::is_enabled() && x.requires_grad() && !w.requires_grad() && !(bias.defined() && bias.requires_grad()) &&
+         x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.dim() == 4 && groups == 1 && stride[0] == stride[1] &&
+         stride[0] > 1 && dilation[0] == 1 && dilation[1] == 1 && w.size(1) <= 4;
+}
+}  // namespace
+
 MS_API int ms_conv2d(T x, T w, T b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups, T* out) {
   BEGIN
   const Tensor bias = b ? *b : Tensor();
-  if (g_conv_bf16 && x->scalar_type() == torch::kFloat32) {
-    const auto bf = torch::kBFloat16;
-    *out = wrap(torch::conv2d(x->to(bf), w->to(bf), bias.defined() ? bias.to(bf) : Tensor(), vec(stride, 2), vec(padding, 2),
-                              vec(dilation, 2), groups).to(torch::kFloat32));
-  } else {
-    *out = wrap(torch::conv2d(*x, *w, bias, vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups));
-  }
+  const bool bf16 = g_conv_bf16 && x->scalar_type() == torch::kFloat32;
+  if (strided_input_conv(*x, *w, bias, stride, dilation, groups))
+    *out = wrap(StridedInputConv::apply(*x, *w, bias.defined() ? bias : torch::empty({0}, w->options()), stride[0],
+                                        vec(padding, 2), bf16));
+  else
+    *out = wrap(convolve(*x, *w, bias, vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups, bf16));
   END
 }
 // Transposed convolution (ONNX ConvTranspose, GAN generators); padding is symmetric here,
@@ -309,72 +376,143 @@ MS_API int ms_batch_norm(T x, T w, T b, T mean, T var, int training, double mome
                                 training != 0, momentum, eps, false));
   END
 }
-// Sums of src over the channel window [c - before, c + after] for every channel c of an
-// (N, C, plane) tensor: one running sum per position, kept in double, so each sum costs an
-// add and a subtract whatever the window (the work of LRN, forward and backward).
-template <typename scalar_t>
-void channel_window_sums(const scalar_t* src, scalar_t* dst, int64_t n, int64_t channels, int64_t plane,
-                         int64_t before, int64_t after) {
-  constexpr int64_t block = 1024;
-  const int64_t blocks = (plane + block - 1) / block;
+// Across-channel LRN as torch.nn.functional.local_response_norm defines it:
+// y = x d^-beta, d = k + alpha/size * (sum of x^2 over channels [c - size/2, c + (size-1)/2]),
+// with a hand-written backward: dx = g d^-beta - 2 alpha beta/size * x * (sum of g x d^(-beta-1)
+// over the mirrored window [c - (size-1)/2, c + size/2]). Each is one fused pass over blocks of
+// positions: a running sum per position (in double) walks the channels, so a window costs an
+// add and a subtract whatever its size, and nothing but the result (and d, for the backward)
+// goes back to memory. libtorch's avg_pool3d formulation, and the unfused tensor-op version
+// of this, cost several times more on InceptionV1's LRNs (docs/performance.md).
+namespace lrn {
+constexpr int64_t kBlock = 256;  // positions per task: a task's rows of every channel stay in L2
+
+// d^-beta: square roots for InceptionV1's 0.5 and AlexNet's 0.75 (they vectorise), pow otherwise.
+enum Exponent { Half, ThreeQuarters, Other };
+template <Exponent E, typename scalar_t>
+inline scalar_t inverse_power(scalar_t d, scalar_t beta) {
+  if constexpr (E == Half) return scalar_t(1) / std::sqrt(d);
+  else if constexpr (E == ThreeQuarters) { const scalar_t r = std::sqrt(d); return scalar_t(1) / (r * std::sqrt(r)); }
+  else return std::pow(d, -beta);
+}
+
+// Calls body(image, first position, positions) for every block of every image, in parallel.
+template <typename Body>
+void for_each_block(int64_t n, int64_t plane, const Body& body) {
+  const int64_t blocks = (plane + kBlock - 1) / kBlock;
   at::parallel_for(0, n * blocks, 1, [&](int64_t begin, int64_t end) {
-    std::vector<double> acc(block);
     for (int64_t task = begin; task < end; task++) {
-      const int64_t image = task / blocks, p0 = (task % blocks) * block, len = std::min(block, plane - p0);
-      const scalar_t* s = src + image * channels * plane + p0;
-      scalar_t* d = dst + image * channels * plane + p0;
-      std::fill(acc.begin(), acc.begin() + len, 0.0);
-      for (int64_t j = 0; j < std::min(after, channels); j++)
-        for (int64_t i = 0; i < len; i++) acc[i] += s[j * plane + i];
-      for (int64_t c = 0; c < channels; c++) {
-        const int64_t add = c + after, drop = c - before - 1;
-        if (add < channels)
-          for (int64_t i = 0; i < len; i++) acc[i] += s[add * plane + i];
-        if (drop >= 0)
-          for (int64_t i = 0; i < len; i++) acc[i] -= s[drop * plane + i];
-        for (int64_t i = 0; i < len; i++) d[c * plane + i] = static_cast<scalar_t>(acc[i]);
-      }
+      const int64_t p0 = (task % blocks) * kBlock;
+      body(task / blocks, p0, std::min(kBlock, plane - p0));
     }
   });
 }
 
-Tensor channel_window_sums(const Tensor& x, int64_t before, int64_t after) {
-  auto src = x.contiguous();
-  auto dst = torch::empty_like(src);
-  AT_DISPATCH_FLOATING_TYPES(src.scalar_type(), "channel_window_sums", [&] {
-    channel_window_sums<scalar_t>(src.data_ptr<scalar_t>(), dst.data_ptr<scalar_t>(), src.size(0), src.size(1),
-                                  src.numel() / std::max<int64_t>(1, src.size(0) * src.size(1)), before, after);
-  });
-  return dst;
+// Walks the channels with a running sum of value(j, i) over the window [c - before, c + after]
+// and hands each channel's sums to emit(c, sums).
+template <typename Value, typename Emit>
+inline void window_walk(int64_t channels, int64_t len, int64_t before, int64_t after, const Value& value, const Emit& emit) {
+  double acc[kBlock] = {};
+  for (int64_t j = 0; j < std::min(after, channels); j++)
+    for (int64_t i = 0; i < len; i++) acc[i] += value(j, i);
+  for (int64_t c = 0; c < channels; c++) {
+    const int64_t add = c + after, drop = c - before - 1;
+    if (add < channels)
+      for (int64_t i = 0; i < len; i++) acc[i] += value(add, i);
+    if (drop >= 0)
+      for (int64_t i = 0; i < len; i++) acc[i] -= value(drop, i);
+    emit(c, acc);
+  }
 }
 
-// Across-channel LRN as torch.nn.functional.local_response_norm defines it:
-// y = x / (k + alpha/size * sum of x^2 over channels [c - size/2, c + (size-1)/2])^beta, with a
-// hand-written backward (dx = g d^-beta - 2 alpha beta/size * x * window sums of g x d^(-beta-1)
-// over the mirrored window). libtorch's avg_pool3d formulation costs several times more
-// forward and backward on InceptionV1's LRNs (docs/performance.md).
+template <Exponent E, typename scalar_t>
+void forward(const scalar_t* x, scalar_t* y, scalar_t* den, int64_t n, int64_t channels, int64_t plane, int64_t size,
+             double alpha, double beta, double k) {
+  const scalar_t b = static_cast<scalar_t>(beta);
+  for_each_block(n, plane, [&](int64_t image, int64_t p0, int64_t len) {
+    const int64_t offset = image * channels * plane + p0;
+    const scalar_t* xs = x + offset;
+    window_walk(channels, len, size / 2, (size - 1) / 2,
+                [&](int64_t j, int64_t i) { const double v = xs[j * plane + i]; return v * v; },
+                [&](int64_t c, const double* sums) {
+                  scalar_t* ys = y + offset + c * plane;
+                  scalar_t* ds = den + offset + c * plane;
+                  const scalar_t* xc = xs + c * plane;
+                  for (int64_t i = 0; i < len; i++) {
+                    const scalar_t d = static_cast<scalar_t>(k + alpha / size * sums[i]);
+                    ds[i] = d;
+                    ys[i] = xc[i] * inverse_power<E>(d, b);
+                  }
+                });
+  });
+}
+
+template <Exponent E, typename scalar_t>
+void backward(const scalar_t* g, const scalar_t* x, const scalar_t* den, scalar_t* dx, int64_t n, int64_t channels,
+              int64_t plane, int64_t size, double alpha, double beta) {
+  const scalar_t b = static_cast<scalar_t>(beta);
+  const scalar_t coefficient = static_cast<scalar_t>(2 * alpha * beta / size);
+  for_each_block(n, plane, [&](int64_t image, int64_t p0, int64_t len) {
+    const int64_t offset = image * channels * plane + p0;
+    // t = g x d^(-beta-1) for the task's block, and the first term of dx.
+    std::vector<scalar_t> t(channels * kBlock);
+    for (int64_t c = 0; c < channels; c++) {
+      const int64_t at = offset + c * plane;
+      for (int64_t i = 0; i < len; i++) {
+        const scalar_t d = den[at + i], scale = inverse_power<E>(d, b);
+        t[c * kBlock + i] = g[at + i] * x[at + i] * scale / d;
+        dx[at + i] = g[at + i] * scale;
+      }
+    }
+    window_walk(channels, len, (size - 1) / 2, size / 2, [&](int64_t j, int64_t i) { return t[j * kBlock + i]; },
+                [&](int64_t c, const double* sums) {
+                  const int64_t at = offset + c * plane;
+                  for (int64_t i = 0; i < len; i++) dx[at + i] -= coefficient * x[at + i] * static_cast<scalar_t>(sums[i]);
+                });
+  });
+}
+
+// Runs kernel<exponent, scalar type> for x's dtype and beta.
+template <typename Kernel>
+void dispatch(const Tensor& x, double beta, const Kernel& kernel) {
+  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "local_response_norm", [&] {
+    if (beta == 0.5) kernel(std::integral_constant<Exponent, Half>{}, scalar_t{});
+    else if (beta == 0.75) kernel(std::integral_constant<Exponent, ThreeQuarters>{}, scalar_t{});
+    else kernel(std::integral_constant<Exponent, Other>{}, scalar_t{});
+  });
+}
+}  // namespace lrn
+
 struct LocalResponseNorm : public torch::autograd::Function<LocalResponseNorm> {
   static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, int64_t size, double alpha, double beta, double k) {
     auto input = x.contiguous();
-    auto denominator = channel_window_sums(input * input, size / 2, (size - 1) / 2).mul_(alpha / size).add_(k);
+    auto y = torch::empty_like(input), denominator = torch::empty_like(input);
+    const int64_t n = input.size(0), channels = input.size(1), plane = input.numel() / std::max<int64_t>(1, n * channels);
+    lrn::dispatch(input, beta, [&](auto exponent, auto type) {
+      using scalar_t = decltype(type);
+      lrn::forward<decltype(exponent)::value>(input.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
+                                              denominator.data_ptr<scalar_t>(), n, channels, plane, size, alpha, beta, k);
+    });
     ctx->save_for_backward({input, denominator});
     ctx->saved_data["size"] = size;
     ctx->saved_data["alpha"] = alpha;
     ctx->saved_data["beta"] = beta;
-    return input * denominator.pow(-beta);
+    return y;
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
     auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& denominator = saved[1];
-    auto size = ctx->saved_data["size"].toInt();
-    auto alpha = ctx->saved_data["alpha"].toDouble();
-    auto beta = ctx->saved_data["beta"].toDouble();
+    const auto size = ctx->saved_data["size"].toInt();
+    const auto alpha = ctx->saved_data["alpha"].toDouble(), beta = ctx->saved_data["beta"].toDouble();
     auto g = grads[0].contiguous();
-    auto scale = denominator.pow(-beta);
-    auto t = g * x * scale / denominator;
-    auto sums = channel_window_sums(t, (size - 1) / 2, size / 2);
-    auto dx = g * scale - x * sums * (2 * alpha * beta / size);
+    auto dx = torch::empty_like(x);
+    const int64_t n = x.size(0), channels = x.size(1), plane = x.numel() / std::max<int64_t>(1, n * channels);
+    lrn::dispatch(x, beta, [&](auto exponent, auto type) {
+      using scalar_t = decltype(type);
+      lrn::backward<decltype(exponent)::value>(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), denominator.data_ptr<scalar_t>(),
+                                               dx.data_ptr<scalar_t>(), n, channels, plane, size, alpha, beta);
+    });
     return {dx, Tensor(), Tensor(), Tensor(), Tensor()};
   }
 };
