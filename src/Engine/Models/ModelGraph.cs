@@ -44,6 +44,10 @@ public sealed partial class ModelGraph
     private readonly List<Node> _nodes = [];
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal) { [Input] = -1 };
     private readonly List<string> _ops = [];
+    // Nodes that end in a ReLU, with their computation before it; and the max pools, which
+    // commute with it (see EndsWithRelu).
+    private readonly Dictionary<int, Func<Tensor[], Tensor>> _beforeRelu = [];
+    private readonly HashSet<int> _commuteWithRelu = [];
 
     public IReadOnlyList<string> OpNames => _ops;
     public int NodeCount => _nodes.Count;
@@ -82,6 +86,19 @@ public sealed partial class ModelGraph
         _profile = into;
         return new Restore(() => _profile = previous);
     }
+
+    /// <summary>Declares that a node's output is ReLU(<paramref name="beforeRelu"/>(inputs)). When
+    /// such a node is not a target and only max pools read it, a run computes the pools on its
+    /// value before the ReLU and applies the ReLU after them: max and ReLU commute exactly (same
+    /// values, same gradients), and the ReLU, forward and backward, then touches a quarter of
+    /// the values (InceptionV1's conv2d0: 8x64x112x112 before maxpool0).</summary>
+    public void EndsWithRelu(string name, Func<Tensor[], Tensor> beforeRelu) => _beforeRelu[IndexOf(name)] = beforeRelu;
+
+    /// <summary>Declares a node as a max pool of its one input (commutes with a ReLU before it).</summary>
+    public void CommutesWithRelu(string name) => _commuteWithRelu.Add(IndexOf(name));
+
+    private int IndexOf(string name) =>
+        _index.TryGetValue(name, out var i) && i >= 0 ? i : throw new InvalidOperationException($"no node '{name}'");
 
     /// <summary>A node's output channels when known without running it.</summary>
     public int? ChannelsOf(string name) => name == Input ? 3 : _nodes[_index[name]].Channels;
@@ -177,6 +194,22 @@ public sealed partial class ModelGraph
                     if (_index[inp] >= 0) lastUse[_index[inp]] = i;
 
         var wanted = new HashSet<string>(targets, StringComparer.Ordinal);
+        // ReLUs moved past the max pools that alone read them (see EndsWithRelu).
+        var deferred = new bool[last + 1];
+        foreach (var i in _beforeRelu.Keys)
+            if (i <= last && needed[i] && !wanted.Contains(_nodes[i].Name) && !given.ContainsKey(_nodes[i].Name)) deferred[i] = true;
+        for (var i = 0; i <= last; i++)
+            if (needed[i] && !given.ContainsKey(_nodes[i].Name))
+                foreach (var inp in _nodes[i].Inputs)
+                    if (_index[inp] is var j and >= 0 && deferred[j] && !(_commuteWithRelu.Contains(i) && _nodes[i].Inputs.Length == 1))
+                        deferred[j] = false;
+        Tensor Evaluate(int i, Tensor[] args)
+        {
+            if (deferred[i]) return _beforeRelu[i](args);
+            if (_nodes[i].Inputs.Length != 1 || _index[_nodes[i].Inputs[0]] is var j && (j < 0 || !deferred[j])) return _nodes[i].Compute(args);
+            using var pooled = _nodes[i].Compute(args);
+            return Circuits.LinearPath.Relu(pooled);
+        }
         var values = new Tensor?[last + 1];
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var evaluated = 0;
@@ -200,11 +233,11 @@ public sealed partial class ModelGraph
             if (_profile is { } profile)
             {
                 var started = System.Diagnostics.Stopwatch.GetTimestamp();
-                values[i] = node.Compute(args);
+                values[i] = Evaluate(i, args);
                 var elements = values[i]!.numel();
                 profile.Add(new NodeTime(node.Name, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds, elements, elements * node.MacsPerOutput));
             }
-            else values[i] = node.Compute(args);
+            else values[i] = Evaluate(i, args);
             evaluated++;
             if (wanted.Contains(node.Name)) result[node.Name] = values[i]!;
             foreach (var inp in node.Inputs)

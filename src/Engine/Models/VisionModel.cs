@@ -170,9 +170,10 @@ public abstract class VisionModel : IDisposable
     {
         var w = Declare(name + ".weight", [outChannels, inChannels / groups, kernel, kernel]);
         var b = bias ? Declare(name + ".bias", [outChannels], ParameterStore.ParameterInit.Zeros) : null;
-        return Graph.Add(name, input, x =>
+        Tensor BeforeRelu(Tensor x) => F.conv2d(x, Current(w), b is null ? null : Current(b), (stride, stride), (padding, padding), groups: groups);
+        Graph.Add(name, input, x =>
         {
-            var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (stride, stride), (padding, padding), groups: groups);
+            var y = BeforeRelu(x);
             if (!relu) return y;
             using (y) return LinearPath.Relu(y);
         }, op, new Geometry(kernel, stride, padding),
@@ -182,6 +183,8 @@ public abstract class VisionModel : IDisposable
             if (!relu) return y;
             using (y) return LinearPath.Relu(y);
         }), outChannels, (long)inChannels / groups * kernel * kernel);
+        if (relu) Graph.EndsWithRelu(name, xs => BeforeRelu(xs[0]));
+        return name;
     }
 
     protected string Linear(string name, string input, int inFeatures, int outFeatures, bool relu = false, bool op = false)
@@ -209,8 +212,12 @@ public abstract class VisionModel : IDisposable
         }), outFeatures, inFeatures);
     }
 
-    protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false) =>
+    protected string MaxPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false)
+    {
         PerChannel(name, input, x => LinearPath.MaxPool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil), new Geometry(kernel, stride, padding));
+        Graph.CommutesWithRelu(name);
+        return name;
+    }
 
     protected string AvgPool(string name, string input, int kernel, int stride, int padding = 0, bool ceil = false, bool countIncludePad = true) =>
         PerChannel(name, input, x => F.avg_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil, countIncludePad), new Geometry(kernel, stride, padding));

@@ -31,14 +31,15 @@ public abstract class ZooModel : VisionModel
         }
         var s = stride ?? (1, 1);
         var p = padding ?? (0, 0);
-        return Graph.Add(node, input, x =>
+        Tensor BeforeRelu(Tensor x)
         {
             var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (s.H, s.W), (p.H, p.W), groups: groups);
-            if (mean is not null)
-            {
-                var convolved = y;
-                using (convolved) y = F.batch_norm(convolved, Current(mean), Current(variance!), gamma is null ? null : Current(gamma), Current(beta!), eps: bnEps);
-            }
+            if (mean is null) return y;
+            using (y) return F.batch_norm(y, Current(mean), Current(variance!), gamma is null ? null : Current(gamma), Current(beta!), eps: bnEps);
+        }
+        var name = Graph.Add(node, input, x =>
+        {
+            var y = BeforeRelu(x);
             if (!relu) return y;
             using (y) return Circuits.LinearPath.Relu(y);
         }, op, new Geometry(kernel.H, s.H, p.H, KernelW: kernel.W, StrideW: s.W, PaddingW: p.W),
@@ -53,6 +54,8 @@ public abstract class ZooModel : VisionModel
             if (!relu) return y;
             using (y) return Circuits.LinearPath.Relu(y);
         }), outChannels, (long)inChannels / groups * kernel.H * kernel.W);
+        if (relu) Graph.EndsWithRelu(name, xs => BeforeRelu(xs[0]));
+        return name;
     }
 
     /// <summary>Inference batch norm with explicit parameter names (ReLU optional).</summary>
