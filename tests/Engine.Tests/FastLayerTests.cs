@@ -112,6 +112,32 @@ public class FastLayerTests
         Assert.True(worst < 1e-5, $"largest difference {worst:E2} of the largest gradient");
     }
 
+    /// <summary>A first layer's output is channels-last and its max pool runs on libtorch's
+    /// channels-last kernel: conv, pool and ReLU give the float64 values and input gradients.</summary>
+    [Fact]
+    public void A_first_layer_with_its_max_pool_equals_the_float64_computation()
+    {
+        using var scope = torch.NewDisposeScope();
+        var input = torch.randn([2, 3, 45, 45], new Random(9));
+        var weight = torch.randn([16, 3, 7, 7], new Random(8), std: 0.1);
+        var bias = torch.randn([16], new Random(7), std: 0.1);
+        var upstream = torch.randn([2, 16, 10, 10], new Random(6));
+        (double[] Values, double[] Gradient) Run(ScalarType type)
+        {
+            var x = input.to(type).requires_grad_();
+            var pooled = F.max_pool2d(F.conv2d(x, weight.to(type), bias.to(type), (2, 2)), (3, 3), (2, 2), ceil_mode: true).relu();
+            (pooled * upstream.to(type)).sum().backward();
+            return (pooled.to(ScalarType.Float64).data<double>(), x.grad!.to(ScalarType.Float64).data<double>());
+        }
+        var expected = Run(ScalarType.Float64);
+        var actual = Run(ScalarType.Float32);
+        Assert.Equal(expected.Values.Length, actual.Values.Length);
+        Assert.Contains(actual.Values, v => v == 0);
+        Assert.True(expected.Values.Zip(actual.Values).All(p => Math.Abs(p.First - p.Second) < 1e-5), "values");
+        var scale = expected.Gradient.Max(Math.Abs);
+        Assert.True(expected.Gradient.Zip(actual.Gradient).All(p => Math.Abs(p.First - p.Second) < 1e-5 * scale), "gradients");
+    }
+
     /// <summary>That gradient is computed image by image: an image's input gradient is the same
     /// bits alone or in a batch (what keeps a unit's render independent of its batch).</summary>
     [Fact]

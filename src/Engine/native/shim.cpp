@@ -279,10 +279,14 @@ Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& bias, at::IntArr
 // fraction of its forward speed (52 of a conv2d2 step's 112 ms); written with space-to-depth,
 // the same sum is a stride-1 convolution of the output gradient with 3*s*s output channels,
 // which runs 2.5x faster (docs/performance.md). It is computed image by image, so an image's
-// gradient never depends on the rest of its batch. The forward is the ordinary convolution.
+// gradient never depends on the rest of its batch. The forward is the ordinary convolution,
+// in channels-last layout: oneDNN runs it as fast, and the max pool that usually follows a
+// first layer then runs on libtorch's vectorised channels-last kernel with no layout copies
+// (ms_max_pool2d); 5-8 ms of a conv2d2 step (docs/performance.md).
 struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
   static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor bias, int64_t stride,
                         std::vector<int64_t> padding, bool bf16) {
+    const auto channels_last = at::MemoryFormat::ChannelsLast;
     ctx->save_for_backward({w});
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["height"] = x.size(2);
@@ -290,7 +294,8 @@ struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
     ctx->saved_data["padding"] = padding;
     ctx->saved_data["bf16"] = bf16;
     // No bias comes as an empty tensor (autograd functions take no undefined inputs).
-    return convolve(x, w, bias.numel() ? bias : Tensor(), {stride, stride}, padding, {1, 1}, 1, bf16);
+    return convolve(x.contiguous(channels_last), w.contiguous(channels_last), bias.numel() ? bias : Tensor(), {stride, stride},
+                    padding, {1, 1}, 1, bf16);
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
     const auto w = ctx->get_saved_variables()[0];
@@ -309,7 +314,7 @@ struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
                       .flip({2, 3})
                       .transpose(0, 1)
                       .contiguous();
-    auto g = grads[0].contiguous();
+    const auto& g = grads[0];   // channels-last or not: oneDNN takes either
     std::vector<Tensor> images;
     for (int64_t i = 0; i < g.size(0); i++)
       images.push_back(convolve(g.narrow(0, i, 1), phases, Tensor(), {1, 1}, {kh - 1, kw - 1}, {1, 1}, 1, bf16));
@@ -358,8 +363,11 @@ MS_API int ms_linear(T x, T w, T b, T* out) { BEGIN *out = wrap(torch::linear(*x
 MS_API int ms_max_pool2d(T x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int ceil_mode, T* out) {
   BEGIN
   const auto& a = *x;
+  // A channels-last input (a first layer's output, see StridedInputConv) has libtorch's own
+  // vectorised kernel.
   bool onednn = at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && a.device().is_cpu() &&
-                a.scalar_type() == torch::kFloat32 && a.dim() == 4;
+                a.scalar_type() == torch::kFloat32 && a.dim() == 4 &&
+                (a.is_contiguous() || !a.is_contiguous(at::MemoryFormat::ChannelsLast));
   if (onednn)
     *out = wrap(torch::max_pool2d(a.to_mkldnn(), vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0).to_dense());
   else
