@@ -104,6 +104,7 @@ public static class ViewerEndpoints
             var defaults = new RenderSettings();
             // An objective expression renders the objective lens under its own first op (ObjectiveRequests).
             var objective = string.IsNullOrWhiteSpace(form.Objective) ? null : form.Objective;
+            var technique = form.Technique ?? TechniqueViews.Default;
             var (status, body) = await coordinator.RenderAsync(new RenderRequest
             {
                 Model = found.Model.Name,
@@ -111,7 +112,7 @@ public static class ViewerEndpoints
                 Op = objective is null ? found.Op!.Name : null,
                 Unit = objective is null ? found.Unit : null,
                 Objective = objective,
-                Technique = objective is null ? form.Technique ?? TechniqueViews.Default : null,
+                Technique = objective is null ? technique : null,
                 Force = form.Force,
                 Parameters = defaults with
                 {
@@ -120,6 +121,9 @@ public static class ViewerEndpoints
                     Seed = form.Seed ?? defaults.Seed,
                     LearningRate = form.LearningRate ?? defaults.LearningRate,
                     Transforms = form.Transforms ?? defaults.Transforms,
+                    Precision = form.Precision ?? defaults.Precision,
+                    // The coordinator checks them against the lens (an objective render has none: a 422 says so).
+                    LensParameters = form.LensParameters is { Count: > 0 } given ? new Dictionary<string, IReadOnlyDictionary<string, string>> { [technique] = given } : null,
                 },
             }, AccessTokens.TokenOf(request)!, cancel);
             if (status != StatusCodes.Status202Accepted) return Passthrough(status, body);
@@ -203,8 +207,10 @@ public static class ViewerEndpoints
             shownLens, lens, shown);
     }
 
-    /// <summary>The body of a re-render request (the unit page's form).</summary>
-    private sealed record RerenderForm(string? Technique = null, int? Steps = null, int? Size = null, int? Seed = null, double? LearningRate = null, bool? Transforms = null, bool Force = false, string? Objective = null);
+    /// <summary>The body of a re-render request (the unit page's form). <c>LensParameters</c> are
+    /// the technique's own, as invariant text (<c>{"images": "6"}</c>).</summary>
+    private sealed record RerenderForm(string? Technique = null, int? Steps = null, int? Size = null, int? Seed = null, double? LearningRate = null, bool? Transforms = null, bool Force = false, string? Objective = null,
+        string? Precision = null, IReadOnlyDictionary<string, string>? LensParameters = null);
 
     private static IResult Static(HttpContext http, string text, string type)
     {

@@ -58,6 +58,16 @@ public class OnnxCliTests
             Assert.True(j.GetProperty("objective_end").GetDouble() > j.GetProperty("objective_start").GetDouble());
             var img = ImageFile.Load(j.GetProperty("file").GetString()!);
             Assert.Equal((32, 32), (img.Width, img.Height));
+            // Transforms were on (the default): one note says the generator's render drops them, and
+            // the record shows what was applied.
+            Assert.Single(r.Stderr.Split('\n'), l => l.StartsWith("note: 'gen' is a generator: its latent is optimised without image transforms", StringComparison.Ordinal));
+            var applied = j.GetProperty("parameters");
+            Assert.False(applied.GetProperty("transforms").GetBoolean());
+            Assert.Equal(1.0, applied.GetProperty("init_std").GetDouble());
+            Assert.Equal(0.0, applied.GetProperty("decay").GetDouble());
+            var quiet = CliRunner.Run("render", "--model", gen, "--op", "net/net.5/Relu", "--unit", "3", "--steps", "2", "--size", "32", "--no-transforms", "--out", dir);
+            Assert.True(quiet.ExitCode == 0, quiet.Stderr);
+            Assert.DoesNotContain("note:", quiet.Stderr);
 
             var refused = CliRunner.Run("render", "--model", gen, "--op", "net/net.8/Relu", "--unit", "3", "--technique", "dataset_examples", "--out", dir);
             Assert.Equal(2, refused.ExitCode);

@@ -138,6 +138,11 @@ public class AddedModelTests
             Assert.Equal(32, image.Width);
             Assert.True(image.Pixels.Max() - image.Pixels.Min() > 0.1, $"{t.Op}/{t.Unit}: a flat image");
         }
+        // The worker's record shows the settings applied to a latent (transforms were on, the
+        // default), under the hash of the settings given.
+        var record = Microscope.Engine.Lenses.LensRecord.Parse((await farm.Store.GetAsync(tuples[0].RecordKey!))!)!;
+        Assert.Equal((false, 1.0, 0.0, 8), (record.Parameters!.Transforms, record.Parameters.InitStd, record.Parameters.Decay, record.Parameters.Steps));
+        Assert.Equal(tuples[0].ParamsHash, record.ParamsHash);
     }
 
     [Fact]

@@ -1,4 +1,6 @@
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microscope.Contracts;
 using Microsoft.Playwright;
 using static Microsoft.Playwright.Assertions;
 
@@ -170,6 +172,58 @@ public sealed class ViewerBrowserTests(ViewerFarm farm, ChromiumBrowser chromium
         // Reloaded, the page lists the new parameter set beside the sweep's.
         await page.ReloadAsync();
         await Expect(page.Locator("section.technique[data-technique=channel] details.params summary")).ToHaveTextAsync("Every stored parameter set (2)");
+        await page.Context.CloseAsync();
+    }
+
+    /// <summary>The form's precision and the chosen lens's own parameters (generated from the
+    /// registry, defaults filled in) reach the coordinator's stored request; a value out of the
+    /// lens's range comes back as the coordinator's problem details, shown in the form.</summary>
+    [Fact]
+    public async Task The_form_sends_precision_and_lens_parameters_and_shows_a_refused_value()
+    {
+        var page = await Page();
+        await page.GotoAsync("/models/demo/conv2/7");
+        var images = page.Locator("#lens-diversity-images");
+        await Expect(images).ToBeHiddenAsync();
+        await page.Locator("#technique").SelectOptionAsync("diversity");
+        await Expect(images).ToBeVisibleAsync();
+        await Expect(images).ToHaveValueAsync("4");
+        await Expect(page.Locator("#lens-diversity-weight")).ToHaveValueAsync("100");
+        await Expect(page.Locator("#lens-top_k")).ToHaveCountAsync(0);
+        await Expect(page.Locator("#precision")).ToHaveValueAsync("fp32");
+        await Expect(page.Locator("#precision-help")).ToContainTextAsync("faster on CPUs with AVX-512 BF16; other pixels than fp32");
+        await page.Locator("#steps").FillAsync("4");
+        await page.Locator("#size").FillAsync("32");
+        await page.Locator("#token").FillAsync(ViewerFarm.ResearcherToken);
+        await page.Locator("#token").DispatchEventAsync("change");
+        var status = page.Locator("#rerender-status");
+        await images.FillAsync("99");
+        await page.Locator("#rerender button[type=submit]").ClickAsync();
+        await Expect(status).ToHaveTextAsync("invalid render: diversity parameter 'images' must be in 2..16, not 99");
+        await Expect(status).ToHaveClassAsync(new Regex("error"));
+        Assert.False(farm.Db(db => db.Tuples.Any(t => t.Model == "demo" && t.Op == "conv2" && t.Unit == 7 && t.Technique == "diversity")));
+
+        await images.FillAsync("2");
+        await page.Locator("#precision").SelectOptionAsync("bf16");
+        await page.Locator("#rerender button[type=submit]").ClickAsync();
+        await Expect(status).ToHaveTextAsync("done", new() { Timeout = 120_000 });
+        var tuple = farm.Db(db => db.Tuples.Single(t => t.Model == "demo" && t.Op == "conv2" && t.Unit == 7 && t.Technique == "diversity"));
+        var sweep = farm.Db(db => db.Sweeps.Single(s => s.Id == tuple.SweepId));
+        var stored = JsonSerializer.Deserialize<RenderSettings>(sweep.ParametersJson, ViewerFarm.Web)!;
+        Assert.Equal("bf16", stored.Precision);
+        // Only the value that differs from its default is kept (the weight's 100 is not).
+        Assert.Equal(new Dictionary<string, string> { ["images"] = "2" }, stored.ParametersOf("diversity"));
+        var expected = new RenderSettings
+        {
+            Steps = 4, Size = 32, Precision = "bf16",
+            LensParameters = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["diversity"] = new Dictionary<string, string> { ["images"] = "2" } },
+        };
+        Assert.Equal(expected.Hash(), tuple.ParamsHash);
+        // The worker rendered two images, as asked.
+        var result = farm.Db(db => db.Results.Single(r => r.TupleId == tuple.Id));
+        Assert.EndsWith("-0.png", result.ImageKey);
+        Assert.NotNull(await farm.Store.GetAsync(result.ImageKey[..^"-0.png".Length] + "-1.png"));
+        Assert.Null(await farm.Store.GetAsync(result.ImageKey[..^"-0.png".Length] + "-2.png"));
         await page.Context.CloseAsync();
     }
 }

@@ -35,6 +35,7 @@ public static class ObjectiveRender
             return (resolved, ops.Single(o => o.Name == resolved).Channels);
         });
         var lensParameters = new Dictionary<string, string> { [ObjectiveExpressionLens.ExpressionParameter] = expression.Canonical };
+        RenderCommand.NoteGenerator(model, parameters);
         return CliProgress.Run($"{model.Name} objective {Short(expression.Canonical)}", 1000, progress =>
             LensRunner.Run(model, expression.Ops[0], ObjectiveExpressionLens.LensName, [], parameters, lensParameters, progress: new Fraction(progress))).Single();
     }

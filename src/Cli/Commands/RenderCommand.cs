@@ -121,6 +121,7 @@ public static class RenderCommand
             var photos = model.Name == "demo" ? null : RealPhotos.Folder();
             var data = new LensData { DatasetFolder = r.GetValue(dataset)?.FullName ?? photos, CaricatureFolder = r.GetValue(caricatureInputs)?.FullName ?? photos };
 
+            NoteGenerator(model, parameters);
             var dir = r.GetValue(output)!;
             dir.Create();
             foreach (var lens in lenses)
@@ -142,6 +143,17 @@ public static class RenderCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>One line on stderr when a generator overrides the transforms the user left on
+    /// (the record holds the settings applied, docs/models.md "Generators"); after the checks,
+    /// so a refused command stays one error line.</summary>
+    internal static void NoteGenerator(VisionModel model, RenderParameters given)
+    {
+        var applied = Renderer.Applied(model, given);
+        if (applied.Transforms != given.Transforms)
+            Console.Error.WriteLine($"note: '{model.Name}' is a generator: its latent is optimised without image transforms (as --no-transforms), " +
+                $"from the prior (init std {applied.InitStd.ToString(CultureInfo.InvariantCulture)}); the record shows the settings applied");
     }
 
     /// <summary>Writes a result's files and record; prints the main file (or, with --json, the

@@ -61,6 +61,11 @@ public sealed class FarmDb(DbContextOptions<FarmDb> options) : DbContext(options
             e.HasIndex(t => new { t.SweepId, t.Op, t.Unit, t.Technique }, "tuples_identity").IsUnique();
             e.HasIndex(t => new { t.SweepId, t.State }, "tuples_sweep_state");
             e.HasIndex(t => t.PacketId, "tuples_packet");
+            // The open tuples only (QueueSampler counts them by state and sweep every 5 s): a few
+            // kB however many done tuples the table holds, where the other indexes lead with
+            // sweep_id and left a full scan (docs/performance.md, "Coordinator: the queue sampler").
+            e.HasIndex(t => new { t.State, t.SweepId }, "tuples_open")
+                .HasFilter($"state IN ({string.Join(", ", TupleStates.Open.Select(s => $"'{s}'"))})");
         });
         b.Entity<InboxRow>(e =>
         {

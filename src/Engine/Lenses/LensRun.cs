@@ -56,7 +56,8 @@ public sealed record LensRun(VisionModel Model, OpInfo Op, IReadOnlyList<int> Un
         Unit = unit,
         Technique = lens.Name,
         LensParameters = Arguments.Given,
-        Parameters = Parameters,
+        // What was applied, not what was given: a generator's render drops the image settings.
+        Parameters = Renderer.Applied(Model, Parameters),
         RenderScheme = ImageSeeds.Scheme,
         Device = Model.Device.ToString(),
     };

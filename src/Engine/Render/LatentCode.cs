@@ -16,12 +16,22 @@ public sealed class LatentCode : IDisposable
     public Tensor Latents { get; }
     public int Batch { get; }
 
+    /// <summary>The starting latents' standard deviation: the standard normal prior's.</summary>
+    public const double InitStd = 1.0;
+
+    /// <summary>The settings a generator's render applies, whatever was given: no image
+    /// transforms (the objective is on the generator's own layers), the prior's
+    /// <see cref="InitStd"/>, and decay 0 (a latent has no Fourier spectrum to scale). What a
+    /// render's record shows; the rest (steps, size, seed, learning rate, precision,
+    /// thresholds) applies as given.</summary>
+    public static RenderParameters Applied(RenderParameters given) => given with { Transforms = false, InitStd = InitStd, Decay = 0 };
+
     public LatentCode(LatentInput latent, IReadOnlyList<Random> rngs, Device device)
     {
         _latent = latent;
         Batch = rngs.Count;
         using var scope = torch.NewDisposeScope();
-        var perImage = rngs.Select(r => torch.randn([1, .. latent.Shape], r, 1.0, device)).ToList();
+        var perImage = rngs.Select(r => torch.randn([1, .. latent.Shape], r, InitStd, device)).ToList();
         Latents = (Batch == 1 ? perImage[0].clone() : torch.cat(perImage, 0)).requires_grad_();
         scope.MoveToOuter(Latents);
     }

@@ -103,6 +103,11 @@ public static class Renderer
         return new RenderResult(images, elapsed / p.Steps, elapsed, p.Steps);
     }
 
+    /// <summary>The settings a render of <paramref name="model"/> applies: <paramref name="given"/>
+    /// for an image model, <see cref="LatentCode.Applied"/> for a generator.</summary>
+    public static RenderParameters Applied(VisionModel model, RenderParameters given) =>
+        model.Latent is null ? given : LatentCode.Applied(given);
+
     /// <summary>A generator's render: Adam on the latents, maximising the objective minus
     /// the prior's weighted penalty; the objective values reported are the objective's alone.</summary>
     private static RenderResult RenderLatent(VisionModel model, LatentInput latent, Objective objective, int batch, RenderParameters p,

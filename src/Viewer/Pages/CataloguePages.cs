@@ -265,15 +265,16 @@ public static class CataloguePages
         var d = new RenderSettings();
         var s = new StringBuilder();
         if (!writesEnabled) s.Append("<p class=\"muted writes-off\">Re-renders are switched off: this viewer has no tokens configured. ").Append(HowToEnableWrites).Append("</p>");
-        s.Append($"<form id=\"rerender\" data-action=\"{E(action)}\"><fieldset{(writesEnabled ? "" : " disabled")}><legend>Render this unit again (researchers)</legend>")
+        s.Append($"<form id=\"rerender\" data-action=\"{E(action)}\" novalidate><fieldset{(writesEnabled ? "" : " disabled")}><legend>Render this unit again (researchers)</legend>")
             .Append("<label for=\"technique\">technique</label> <select id=\"technique\" name=\"technique\">");
         foreach (var t in renderable) s.Append($"<option>{E(t)}</option>");
-        s.Append("</select><br>")
+        s.Append("</select><br>").Append(RenderFormInputs.LensParameters(renderable, renderable.FirstOrDefault()))
             .Append($"<label for=\"steps\">steps</label> <input id=\"steps\" name=\"steps\" type=\"number\" min=\"1\" max=\"10000\" value=\"{d.Steps}\"><br>")
             .Append($"<label for=\"size\">size (px)</label> <input id=\"size\" name=\"size\" type=\"number\" min=\"8\" max=\"1024\" value=\"{d.Size}\"><br>")
             .Append($"<label for=\"seed\">seed</label> <input id=\"seed\" name=\"seed\" type=\"number\" value=\"{d.Seed}\"><br>")
             .Append($"<label for=\"learningRate\">learning rate</label> <input id=\"learningRate\" name=\"learningRate\" type=\"number\" step=\"any\" min=\"0\" value=\"{N(d.LearningRate)}\"><br>")
             .Append("<label for=\"transforms\">transforms</label> <input id=\"transforms\" name=\"transforms\" type=\"checkbox\" checked><br>")
+            .Append(RenderFormInputs.Precision())
             .Append($"<label for=\"objective\">or an objective</label> <input id=\"objective\" name=\"objective\" type=\"text\" size=\"40\" placeholder=\"{E(op)}:{unit} + 0.5*{E(op)}:{(unit + 1)}, -{E(op)}:{unit}, {E(op)}@[...]\" aria-describedby=\"objective-help\"> <small id=\"objective-help\" class=\"muted\">instead of the technique: a sum, weights, negation or direction (docs/techniques.md)</small><br>")
             .Append("<label for=\"force\">render even if stored</label> <input id=\"force\" name=\"force\" type=\"checkbox\"><br>")
             .Append("<label for=\"token\">token</label> <input id=\"token\" name=\"token\" type=\"password\" autocomplete=\"off\"><br>")

@@ -114,14 +114,25 @@ public static class StaticAssets
           };
           const problem = async r => { try { const p = await r.json(); return (p.title || r.status) + (p.detail ? ': ' + p.detail : ''); } catch { return 'HTTP ' + r.status; } };
           const form = $('#rerender');
+          // Only the chosen technique's lens parameters are shown and sent.
+          const chosenLens = () => {
+            const t = $('#technique');
+            if (form && t) form.querySelectorAll('fieldset.lens-parameters').forEach(g => { const on = g.dataset.lens === t.value; g.hidden = !on; g.disabled = !on; });
+          };
+          if (form) { chosenLens(); const t = $('#technique'); if (t) t.addEventListener('change', chosenLens); }
           if (form) form.addEventListener('submit', async e => {
             e.preventDefault();
             const status = $('#rerender-status');
             const f = new FormData(form);
+            const objective = (f.get('objective') || '').trim() || null;
+            const lensParameters = {};
+            const group = form.querySelector('fieldset.lens-parameters:not([disabled])');
+            if (group && !objective) group.querySelectorAll('input[data-lens-parameter]').forEach(i => { lensParameters[i.dataset.lensParameter] = i.value.trim(); });
             const body = {
               technique: f.get('technique'), steps: +f.get('steps'), size: +f.get('size'), seed: +f.get('seed'),
               learningRate: +f.get('learningRate'), transforms: f.get('transforms') === 'on', force: f.get('force') === 'on',
-              objective: (f.get('objective') || '').trim() || null
+              precision: f.get('precision') || 'fp32', objective,
+              lensParameters: Object.keys(lensParameters).length ? lensParameters : null
             };
             status.classList.remove('error');
             status.textContent = 'sending…';

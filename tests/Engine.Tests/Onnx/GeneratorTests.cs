@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Microscope.Engine.Imaging;
 using Microscope.Engine.Lenses;
 using Microscope.Engine.Models;
@@ -193,6 +194,29 @@ public class GeneratorTests
     {
         public bool Equals(float a, float b) => Math.Abs(a - b) <= tolerance;
         public int GetHashCode(float v) => 0;
+    }
+
+    /// <summary>A generator's render applies no transforms, the prior's init std and no decay,
+    /// whatever was given; its record (the JSON beside the image) shows those, under the same
+    /// keys as an image model's record, which keeps the values given.</summary>
+    [Fact]
+    public void A_generator_render_records_the_settings_applied_not_those_given()
+    {
+        var given = Quick with { Steps = 4, LearningRate = 0.1, Transforms = true, InitStd = 0.3, Decay = 2, Thresholds = [2] };
+        using var generator = Load("dcgan");
+        var record = LensRunner.Run(generator, Relu, "channel", [6], given).Single().Record;
+        Assert.Equal(given with { Transforms = false, InitStd = 1.0, Decay = 0 }, record.Parameters);
+        var json = JsonNode.Parse(record.ToJson())!["parameters"]!.AsObject();
+        Assert.False(json["transforms"]!.GetValue<bool>());
+        Assert.Equal(1.0, json["init_std"]!.GetValue<double>());
+        Assert.Equal(0.0, json["decay"]!.GetValue<double>());
+        Assert.Equal(4, json["steps"]!.GetValue<int>());
+
+        using var image = ModelZoo.Load("demo", new WeightsSource.Random(0), Device.CPU);
+        var imageRecord = LensRunner.Run(image, "conv1", "channel", [0], given with { Size = 16 }).Single().Record;
+        Assert.Equal(given with { Size = 16 }, imageRecord.Parameters);
+        var imageJson = JsonNode.Parse(imageRecord.ToJson())!["parameters"]!.AsObject();
+        Assert.Equal(json.Select(p => p.Key), imageJson.Select(p => p.Key));
     }
 
     [Theory]

@@ -489,6 +489,9 @@ namespace Microscope.Coordinator.Data.SchemaMigrations
                     b.HasIndex(new[] { "SweepId", "Op", "Unit", "Technique" }, "tuples_identity")
                         .IsUnique();
 
+                    b.HasIndex(new[] { "State", "SweepId" }, "tuples_open")
+                        .HasFilter("state IN ('pending', 'queued', 'running')");
+
                     b.HasIndex(new[] { "PacketId" }, "tuples_packet");
 
                     b.HasIndex(new[] { "SweepId", "State" }, "tuples_sweep_state");
