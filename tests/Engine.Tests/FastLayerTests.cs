@@ -112,21 +112,27 @@ public class FastLayerTests
         Assert.True(worst < 1e-5, $"largest difference {worst:E2} of the largest gradient");
     }
 
-    /// <summary>A first layer's output is channels-last and its max pool runs on libtorch's
-    /// channels-last kernel: conv, pool and ReLU give the float64 values and input gradients.</summary>
-    [Fact]
-    public void A_first_layer_with_its_max_pool_equals_the_float64_computation()
+    /// <summary>A first layer's output is channels-last and its max pool runs on the shim's
+    /// channels-last kernel: conv, pool and ReLU give the float64 values and input gradients
+    /// (libtorch's kernels), for overlapping, padded, ceil-mode and disjoint windows.</summary>
+    [Theory]
+    [InlineData(3, 2, 0, true)]
+    [InlineData(3, 1, 1, false)]
+    [InlineData(2, 2, 0, false)]
+    [InlineData(3, 2, 1, true)]
+    public void A_first_layer_with_its_max_pool_equals_the_float64_computation(int kernel, int stride, int padding, bool ceil)
     {
         using var scope = torch.NewDisposeScope();
         var input = torch.randn([2, 3, 45, 45], new Random(9));
         var weight = torch.randn([16, 3, 7, 7], new Random(8), std: 0.1);
         var bias = torch.randn([16], new Random(7), std: 0.1);
-        var upstream = torch.randn([2, 16, 10, 10], new Random(6));
         (double[] Values, double[] Gradient) Run(ScalarType type)
         {
             var x = input.to(type).requires_grad_();
-            var pooled = F.max_pool2d(F.conv2d(x, weight.to(type), bias.to(type), (2, 2)), (3, 3), (2, 2), ceil_mode: true).relu();
-            (pooled * upstream.to(type)).sum().backward();
+            var pooled = F.max_pool2d(F.conv2d(x, weight.to(type), bias.to(type), (2, 2)), (kernel, kernel), (stride, stride),
+                (padding, padding), ceil).relu();
+            var upstream = torch.randn(pooled.shape, new Random(6)).to(type);
+            (pooled * upstream).sum().backward();
             return (pooled.to(ScalarType.Float64).data<double>(), x.grad!.to(ScalarType.Float64).data<double>());
         }
         var expected = Run(ScalarType.Float64);

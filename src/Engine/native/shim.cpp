@@ -9,10 +9,12 @@
 #include <torch/torch.h>
 #include <malloc.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -357,18 +359,105 @@ MS_API int ms_conv_transpose2d(T x, T w, T b, const int64_t* stride, const int64
   END
 }
 MS_API int ms_linear(T x, T w, T b, T* out) { BEGIN *out = wrap(torch::linear(*x, *w, b ? *b : Tensor())); END }
-// On CPU float32, max pooling runs on oneDNN: libtorch 1.13's own NCHW kernel is scalar
+// Max pooling of a channels-last float32 tensor (a first layer's output, see StridedInputConv):
+// the C channels of a position are contiguous, so each window step is one vectorised max over
+// them, and the backward routes each gradient to its window's argmax (kept as the position in
+// the window) image by image. libtorch's channels-last kernel took 5 ms forward and 8 ms backward
+// on conv2d0's 8x64x112x112 (int64 indices, a separate zero fill); oneDNN's needs layout copies
+// both ways (docs/performance.md). Ties and NaN as libtorch: the first maximum in the window wins,
+// a NaN wins.
+namespace pool {
+int64_t output_size(int64_t in, int64_t kernel, int64_t padding, int64_t stride, bool ceil) {
+  int64_t out = (in + 2 * padding - kernel + (ceil ? stride - 1 : 0)) / stride + 1;
+  if (ceil && (out - 1) * stride >= in + padding) out--;   // the last window must start inside
+  return out;
+}
+}  // namespace pool
+
+struct ChannelsLastMaxPool : public torch::autograd::Function<ChannelsLastMaxPool> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, std::vector<int64_t> kernel, std::vector<int64_t> stride,
+                        std::vector<int64_t> padding, bool ceil) {
+    const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    const int64_t ho = pool::output_size(h, kernel[0], padding[0], stride[0], ceil);
+    const int64_t wo = pool::output_size(w, kernel[1], padding[1], stride[1], ceil);
+    auto y = torch::empty({n, c, ho, wo}, x.options().memory_format(at::MemoryFormat::ChannelsLast));
+    auto argmax = torch::empty({n, ho, wo, c}, x.options().dtype(torch::kInt32));
+    const float* __restrict in = x.data_ptr<float>();
+    float* __restrict out = y.data_ptr<float>();
+    int32_t* __restrict arg = argmax.data_ptr<int32_t>();
+    at::parallel_for(0, n * ho, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t row = begin; row < end; row++) {
+        const int64_t image = row / ho, oy = row % ho, y0 = oy * stride[0] - padding[0];
+        const int64_t y_first = std::max<int64_t>(y0, 0), y_end = std::min(y0 + kernel[0], h);
+        for (int64_t ox = 0; ox < wo; ox++) {
+          const int64_t x0 = ox * stride[1] - padding[1];
+          const int64_t x_first = std::max<int64_t>(x0, 0), x_end = std::min(x0 + kernel[1], w);
+          float* __restrict best = out + (row * wo + ox) * c;
+          int32_t* __restrict where = arg + (row * wo + ox) * c;
+          const int32_t first = static_cast<int32_t>((y_first - y0) * kernel[1] + (x_first - x0));
+          for (int64_t k = 0; k < c; k++) { best[k] = -std::numeric_limits<float>::infinity(); where[k] = first; }
+          for (int64_t yy = y_first; yy < y_end; yy++)
+            for (int64_t xx = x_first; xx < x_end; xx++) {
+              const float* __restrict v = in + ((image * h + yy) * w + xx) * c;
+              const int32_t position = static_cast<int32_t>((yy - y0) * kernel[1] + (xx - x0));
+              for (int64_t k = 0; k < c; k++) {
+                const bool wins = v[k] > best[k] || v[k] != v[k];
+                best[k] = wins ? v[k] : best[k];
+                where[k] = wins ? position : where[k];
+              }
+            }
+        }
+      }
+    });
+    ctx->save_for_backward({argmax});
+    ctx->saved_data["kernel"] = kernel;
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    ctx->saved_data["height"] = h;
+    ctx->saved_data["width"] = w;
+    return y;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    const auto argmax = ctx->get_saved_variables()[0];
+    const auto kernel = ctx->saved_data["kernel"].toIntVector(), stride = ctx->saved_data["stride"].toIntVector(),
+               padding = ctx->saved_data["padding"].toIntVector();
+    const int64_t h = ctx->saved_data["height"].toInt(), w = ctx->saved_data["width"].toInt();
+    const int64_t n = argmax.size(0), ho = argmax.size(1), wo = argmax.size(2), c = argmax.size(3);
+    auto g = grads[0].contiguous(at::MemoryFormat::ChannelsLast);
+    auto dx = torch::empty({n, c, h, w}, g.options().memory_format(at::MemoryFormat::ChannelsLast));
+    const float* go = g.data_ptr<float>();
+    const int32_t* arg = argmax.data_ptr<int32_t>();
+    float* gi = dx.data_ptr<float>();
+    // Where each window position lies from the window's first (possibly padded) position.
+    std::vector<int64_t> offset(kernel[0] * kernel[1]);
+    for (int64_t dy = 0; dy < kernel[0]; dy++)
+      for (int64_t dx_ = 0; dx_ < kernel[1]; dx_++) offset[dy * kernel[1] + dx_] = (dy * w + dx_) * c;
+    // Image by image: windows overlap, so one task owns every position of an image.
+    at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+      for (int64_t image = begin; image < end; image++) {
+        std::fill(gi + image * h * w * c, gi + (image + 1) * h * w * c, 0.0f);
+        for (int64_t oy = 0; oy < ho; oy++)
+          for (int64_t ox = 0; ox < wo; ox++) {
+            const int64_t at = ((image * ho + oy) * wo + ox) * c;
+            const int64_t origin = ((image * h + oy * stride[0] - padding[0]) * w + ox * stride[1] - padding[1]) * c;
+            for (int64_t k = 0; k < c; k++) gi[origin + offset[arg[at + k]] + k] += go[at + k];
+          }
+      }
+    });
+    return {dx, Tensor(), Tensor(), Tensor(), Tensor()};
+  }
+};
+
+// Other CPU float32 max pooling runs on oneDNN: libtorch 1.13's own NCHW kernel is scalar
 // (measured 5x slower forward and backward on InceptionV1's pools, docs/performance.md); the
 // two layout conversions are cheap copies and autograd goes through them.
 MS_API int ms_max_pool2d(T x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int ceil_mode, T* out) {
   BEGIN
   const auto& a = *x;
-  // A channels-last input (a first layer's output, see StridedInputConv) has libtorch's own
-  // vectorised kernel.
-  bool onednn = at::hasMKLDNN() && at::globalContext().userEnabledMkldnn() && a.device().is_cpu() &&
-                a.scalar_type() == torch::kFloat32 && a.dim() == 4 &&
-                (a.is_contiguous() || !a.is_contiguous(at::MemoryFormat::ChannelsLast));
-  if (onednn)
+  const bool cpu_float = a.device().is_cpu() && a.scalar_type() == torch::kFloat32 && a.dim() == 4;
+  if (cpu_float && !a.is_contiguous() && a.is_contiguous(at::MemoryFormat::ChannelsLast))
+    *out = wrap(ChannelsLastMaxPool::apply(a, vec(kernel, 2), vec(stride, 2), vec(padding, 2), ceil_mode != 0));
+  else if (cpu_float && at::hasMKLDNN() && at::globalContext().userEnabledMkldnn())
     *out = wrap(torch::max_pool2d(a.to_mkldnn(), vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0).to_dense());
   else
     *out = wrap(torch::max_pool2d(a, vec(kernel, 2), vec(stride, 2), vec(padding, 2), {1, 1}, ceil_mode != 0));
