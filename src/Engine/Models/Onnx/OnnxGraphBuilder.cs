@@ -154,6 +154,11 @@ internal sealed partial class OnnxGraphBuilder : IDisposable
 
         var name = UniqueName(node, output);
         _graph.Add(name, graphInputs.Select(g => g.Node).ToArray(), Run, geometry: plan.Geometry);
+        // A ReLU that only max pools read runs after them (ModelGraph.EndsWithRelu): before it,
+        // the node's value is its input (a view, so the graph can release both).
+        if (node.OpType == "Relu" && graphInputs.Count == 1 && sources.Length == 1)
+            _graph.EndsWithRelu(name, xs => xs[0].reshape(xs[0].shape));
+        if (node.OpType == "MaxPool" && output == 0 && graphInputs.Count == 1) _graph.CommutesWithRelu(name);
         var value = new GraphValue(name, probe.shape, batchFirst, probe);
         _values[node.Outputs[output]] = value;
         NodeOfValue[node.Outputs[output]] = name;
