@@ -28,8 +28,9 @@ public sealed class InceptionV1 : ZooModel
         x = MaxPoolSame("maxpool0", x, 3, 2, 0, 1, 0, 1);
         x = Lrn("localresponsenorm0", x, LrnSize, LrnAlpha, LrnBeta, 1);
         x = ConvRelu("conv2d1", x, 64, 64, 1, op: true);
-        x = Pad("conv2d2_pre_relu_conv_pad", x, 1, 1, 1, 1);
-        x = ConvRelu("conv2d2", x, 64, 192, 3, op: true);
+        // lucent pads conv2d2's input explicitly (1 on every side): the same zeros as the
+        // convolution's own padding, without copying the activation into a padded buffer.
+        x = ConvRelu("conv2d2", x, 64, 192, 3, padding: 1, op: true);
         x = Lrn("localresponsenorm1", x, LrnSize, LrnAlpha, LrnBeta, 1);
         x = MaxPoolSame("maxpool1", x, 3, 2, 0, 1, 0, 1);
         x = Mixed("mixed3a", x, 192, 64, 96, 128, 16, 32, 32);
