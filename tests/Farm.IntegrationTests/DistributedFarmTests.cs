@@ -175,9 +175,9 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var status = await WaitAsync(http, id, Patience);
         Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
 
-        // conv1 has 16 units: five per-unit techniques, DeepDream and caricature once per op.
+        // conv1 has 16 units: five per-unit techniques, DeepDream, caricature and circuits once per op.
         var tuples = await TuplesAsync(http, id);
-        Assert.Equal(5 * 16 + 2, tuples.Count);
+        Assert.Equal(5 * 16 + 3, tuples.Count);
         Assert.All(tuples, t => Assert.Equal("done", t.State));
         Assert.Equal(LensRegistry.Sweepable.Select(l => l.Name).Order(), tuples.Select(t => t.Technique).Distinct().Order());
         // Files per result: image + record; four diversity images or caricatures; two
@@ -185,6 +185,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var filesPerResult = new Dictionary<string, int>
         {
             ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 4, ["tuning_curves"] = 5,
+            ["circuits"] = 1,   // conv1 reads the image: no weight tables, its record only
         };
         // Every PNG has its thumbnail beside it (ObjectKeys.Thumbnail); the rest are the results' files.
         var all = await KeysAsync(iso.Bucket);
