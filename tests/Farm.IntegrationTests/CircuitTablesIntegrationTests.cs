@@ -2,8 +2,6 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Amazon.Runtime;
-using Amazon.S3;
 using Microscope.Contracts;
 using Microscope.Engine.Circuits;
 using Xunit.Abstractions;
@@ -25,12 +23,6 @@ public sealed class CircuitTablesIntegrationTests(RealServers servers, ITestOutp
     }
 
     private string Logs => string.Join("\n", _processes.Select(p => p.Output));
-
-    private AmazonS3Client S3() => new(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
-    {
-        ServiceURL = servers.S3Url, ForcePathStyle = true,
-        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-    });
 
     /// <summary>The viewer's log line when it computes a table itself (CircuitWeights).</summary>
     private static readonly Regex ComputedHere = new("computed the weights of");
@@ -67,7 +59,7 @@ public sealed class CircuitTablesIntegrationTests(RealServers servers, ITestOutp
 
         // The tables are stored, under the viewer's keys, before the viewer exists.
         var pairs = new[] { ("conv2", "conv1"), ("conv3", "conv2"), ("conv4", "conv3"), ("conv5", "conv4"), ("logits", "conv5") };
-        using (var s3 = S3())
+        using (var s3 = servers.S3Client())
         {
             var keys = (await s3.ListObjectsAsync(iso.Bucket, $"demo/{version}/_circuits/")).S3Objects?.Select(o => o.Key).Order().ToList() ?? [];
             Assert.Equal(pairs.Select(p => ObjectKeys.InModel("demo", version, WeightTable.ObjectName(p.Item1, p.Item2))).Order(), keys);
@@ -91,7 +83,7 @@ public sealed class CircuitTablesIntegrationTests(RealServers servers, ITestOutp
 
         // The check can fail: a table the farm did not store (and this viewer has not read yet)
         // is computed here, and logged.
-        using (var s3 = S3()) await s3.DeleteObjectAsync(iso.Bucket, ObjectKeys.InModel("demo", version, WeightTable.ObjectName("logits", "conv5")));
+        using (var s3 = servers.S3Client()) await s3.DeleteObjectAsync(iso.Bucket, ObjectKeys.InModel("demo", version, WeightTable.ObjectName("logits", "conv5")));
         using var logits = await browse.GetAsync("/api/models/demo/logits/0/connections");
         Assert.Equal(HttpStatusCode.OK, logits.StatusCode);
         await viewer.WaitForLineAsync(ComputedHere, TimeSpan.FromSeconds(30));

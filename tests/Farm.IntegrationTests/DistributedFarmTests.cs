@@ -77,11 +77,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     public sealed record TupleView(Guid Id, Guid? PacketId, string Version, string Op, int Unit, string Technique, string ParamsHash, string State,
         int Attempts, string? Failure, string? ImageKey, string? RecordKey, string? WorkerId);
 
-    private AmazonS3Client S3() => new(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
-    {
-        ServiceURL = servers.S3Url, ForcePathStyle = true,
-        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-    });
+    private AmazonS3Client S3() => servers.S3Client();
 
     /// <summary>Every key of the bucket: ListObjects v1 paged by marker, as S3ObjectStore lists
     /// (s3rver answers ListObjectsV2 past 1,000 keys with InternalError; a demo sweep's images,
