@@ -1,9 +1,9 @@
 using System.Diagnostics;
 using MassTransit;
 using Microscope.Contracts;
-using Microscope.Engine.Lenses;
 using Microscope.Farm.Messaging;
 using Microscope.Farm.Metrics;
+using Microscope.Farm.Rendering;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -90,10 +90,8 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
                     await store.PutAsync(key, file.Content, file.ContentType, CancellationToken.None);
                 }
                 var recordKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, unit.Files.First(f => f.Suffix == ".json").Suffix);
-                // A lens without pictures (circuits: weight tables read by the viewer) names its record.
-                var imageKey = ObjectKeys.PrimaryImageSuffix(unit.Files.Where(f => f.ModelKey is null).Select(f => f.Suffix)) is { } image
-                    ? ObjectKeys.File(address, work.Technique, work.ParamsHash, image)
-                    : LensRegistry.TryGet(work.Technique) is { Pictured: false } ? recordKey : throw new InvalidOperationException($"{work.Technique} stored no image");
+                var imageKey = ResultImageKey.Of(address, work.Technique, work.ParamsHash, unit.Files.Where(f => f.ModelKey is null).Select(f => f.Suffix))
+                    ?? throw new InvalidOperationException($"{work.Technique} stored no image");
                 var tags = new TagList { { "model", work.Model }, { "op", work.Op }, { "technique", work.Technique } };
                 FarmMetrics.UnitsRendered.Add(1, tags);
                 if (unit.MsPerStep > 0) FarmMetrics.StepDuration.Record(unit.MsPerStep, tags);

@@ -39,6 +39,16 @@ public class TechniqueSweepTests
     }
 
     [Fact]
+    public void A_result_s_image_key_is_its_picture_or_for_circuits_its_record()
+    {
+        var at = new UnitAddress("demo", "789b3a3d4cf0", "conv3", UnitAddress.OpLevel);
+        Assert.Equal("demo/789b3a3d4cf0/conv3/op/deepdream/0123456789ab.png", Farm.Rendering.ResultImageKey.Of(at, "deepdream", "0123456789ab", [".png", ".json"]));
+        Assert.Equal("demo/789b3a3d4cf0/conv3/op/circuits/0123456789ab.json", Farm.Rendering.ResultImageKey.Of(at, "circuits", "0123456789ab", [".json"]));
+        // A pictured lens whose result has no picture has no image key (the worker refuses it).
+        Assert.Null(Farm.Rendering.ResultImageKey.Of(at, "deepdream", "0123456789ab", [".json"]));
+    }
+
+    [Fact]
     public async Task EverythingExpandsToEverySweepableTechnique()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?> { ["Coordinator:MaxInFlightPackets"] = "1" });
