@@ -44,6 +44,11 @@ public static class ObjectKeys
     public static string? PrimaryImageSuffix(IEnumerable<string> suffixes) =>
         suffixes.FirstOrDefault(s => s.EndsWith(".png", StringComparison.Ordinal) || s.EndsWith(".svg", StringComparison.Ordinal));
 
+    /// <summary>An object under a model version's root rather than beside one result: files that
+    /// do not depend on render parameters and that other parts find by a name of their own
+    /// (the circuits' weight tables, <c>{model}/{version}/_circuits/{op}/{fromOp}.safetensors</c>).</summary>
+    public static string InModel(string model, string version, string name) => $"{model}/{version}/{name}";
+
     public static string Stem(UnitAddress a, string technique, string paramsHash) =>
         $"{a.Model}/{a.Version}/{a.Op}/{a.UnitSegment}/{technique}/{paramsHash}";
 }

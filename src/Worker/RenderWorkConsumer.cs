@@ -3,6 +3,7 @@ using MassTransit;
 using Microscope.Contracts;
 using Microscope.Farm.Messaging;
 using Microscope.Farm.Metrics;
+using Microscope.Farm.Rendering;
 using Microscope.Farm.Storage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -84,10 +85,13 @@ public class RenderWorkConsumer(PacketRenderer renderer, IObjectStore store, Dev
                 // One after the other, the record (".json") last: a stored record means every
                 // file of the result is stored (the coordinator's BucketReconciler relies on it).
                 foreach (var file in unit.Files)
-                    await store.PutAsync(ObjectKeys.File(address, work.Technique, work.ParamsHash, file.Suffix), file.Content, file.ContentType, CancellationToken.None);
-                var imageKey = ObjectKeys.File(address, work.Technique, work.ParamsHash,
-                    ObjectKeys.PrimaryImageSuffix(unit.Files.Select(f => f.Suffix)) ?? throw new InvalidOperationException($"{work.Technique} stored no image"));
+                {
+                    var key = file.ModelKey is { } name ? ObjectKeys.InModel(work.Model, work.ModelVersion, name) : ObjectKeys.File(address, work.Technique, work.ParamsHash, file.Suffix);
+                    await store.PutAsync(key, file.Content, file.ContentType, CancellationToken.None);
+                }
                 var recordKey = ObjectKeys.File(address, work.Technique, work.ParamsHash, unit.Files.First(f => f.Suffix == ".json").Suffix);
+                var imageKey = ResultImageKey.Of(address, work.Technique, work.ParamsHash, unit.Files.Where(f => f.ModelKey is null).Select(f => f.Suffix))
+                    ?? throw new InvalidOperationException($"{work.Technique} stored no image");
                 var tags = new TagList { { "model", work.Model }, { "op", work.Op }, { "technique", work.Technique } };
                 FarmMetrics.UnitsRendered.Add(1, tags);
                 if (unit.MsPerStep > 0) FarmMetrics.StepDuration.Record(unit.MsPerStep, tags);

@@ -55,7 +55,8 @@ public class LensTests(DemoModelFixture demo) : IClassFixture<DemoModelFixture>
                 Assert.True(root.TryGetProperty(key, out _), $"{lens.Name}'s record has no '{key}'");
             var record = LensRecord.Parse(json.Content)!;
             Assert.Equal((2, "demo", "conv2", lens.Name, lens.OpLevel ? null : (int?)3), (record.Format, record.Model, record.Op, record.Technique, record.Unit));
-            Assert.Equal(result.Files.Select(f => f.Suffix), record.Files);
+            // Files stored under their own name (circuits' weight tables) are not beside the record.
+            Assert.Equal(result.Files.Where(f => f.ModelKey is null).Select(f => f.Suffix), record.Files);
             Assert.Equal(lens.Files(lens.Arguments(args)).Select(f => f.Suffix), record.Files.Where(f => !f.Contains(".step")));
             Assert.Equal(lens is ObjectiveLens, record.ObjectiveEnd is not null);
             Assert.Equal(args ?? [], record.LensParameters);

@@ -77,11 +77,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
     public sealed record TupleView(Guid Id, Guid? PacketId, string Version, string Op, int Unit, string Technique, string ParamsHash, string State,
         int Attempts, string? Failure, string? ImageKey, string? RecordKey, string? WorkerId);
 
-    private AmazonS3Client S3() => new(new BasicAWSCredentials("S3RVER", "S3RVER"), new AmazonS3Config
-    {
-        ServiceURL = servers.S3Url, ForcePathStyle = true,
-        RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
-    });
+    private AmazonS3Client S3() => servers.S3Client();
 
     /// <summary>Every key of the bucket: ListObjects v1 paged by marker, as S3ObjectStore lists
     /// (s3rver answers ListObjectsV2 past 1,000 keys with InternalError; a demo sweep's images,
@@ -175,9 +171,9 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var status = await WaitAsync(http, id, Patience);
         Assert.True(status.State == "done", JsonSerializer.Serialize(status) + Logs);
 
-        // conv1 has 16 units: five per-unit techniques, DeepDream and caricature once per op.
+        // conv1 has 16 units: five per-unit techniques, DeepDream, caricature and circuits once per op.
         var tuples = await TuplesAsync(http, id);
-        Assert.Equal(5 * 16 + 2, tuples.Count);
+        Assert.Equal(5 * 16 + 3, tuples.Count);
         Assert.All(tuples, t => Assert.Equal("done", t.State));
         Assert.Equal(LensRegistry.Sweepable.Select(l => l.Name).Order(), tuples.Select(t => t.Technique).Distinct().Order());
         // Files per result: image + record; four diversity images or caricatures; two
@@ -185,6 +181,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var filesPerResult = new Dictionary<string, int>
         {
             ["channel"] = 2, ["neuron"] = 2, ["deepdream"] = 2, ["diversity"] = 5, ["caricature"] = 5, ["dataset_examples"] = 4, ["tuning_curves"] = 5,
+            ["circuits"] = 1,   // conv1 reads the image: no weight tables, its record only
         };
         // Every PNG has its thumbnail beside it (ObjectKeys.Thumbnail); the rest are the results' files.
         var all = await KeysAsync(iso.Bucket);

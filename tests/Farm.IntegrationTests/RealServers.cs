@@ -16,6 +16,13 @@ public sealed class RealServers : IAsyncLifetime
     public int S3Port => _s3.Port;
     public string S3Url => _s3.Url;
 
+    /// <summary>An S3 client of s3rver as the tests read it (path-style; checksums only where required).</summary>
+    public Amazon.S3.AmazonS3Client S3Client() => new(new Amazon.Runtime.BasicAWSCredentials("S3RVER", "S3RVER"), new Amazon.S3.AmazonS3Config
+    {
+        ServiceURL = S3Url, ForcePathStyle = true,
+        RequestChecksumCalculation = Amazon.Runtime.RequestChecksumCalculation.WHEN_REQUIRED, ResponseChecksumValidation = Amazon.Runtime.ResponseChecksumValidation.WHEN_REQUIRED,
+    });
+
     private readonly S3Server _s3;
     private int _stopped;
 

@@ -43,6 +43,27 @@ public class SweepExpansionTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_whole_model_sweep_includes_one_circuits_tuple_per_op_unless_it_names_its_techniques()
+    {
+        await using var farm = await InProcessFarm.StartAsync(worker: false);
+        var d = (await farm.Http.GetFromJsonAsync<ModelDescriptor>("/api/models/demo", InProcessFarm.Web))!;
+        var ops = d.Ops.Where(o => o.InSweep).ToList();
+        // No techniques: the default sweep, channel and neuron per unit and circuits per op.
+        var id = await farm.SweepAsync(new { model = "demo", parameters = new { steps = 8, size = 32 }, paused = true });
+        var tuples = farm.Db(db => db.Tuples.Where(t => t.SweepId == id).ToList());
+        var circuits = tuples.Where(t => t.Technique == "circuits").ToList();
+        Assert.Equal(ops.Select(o => o.Name).Order(), circuits.Select(t => t.Op).Order());
+        Assert.All(circuits, t => Assert.Equal(-1, t.Unit));
+        Assert.Equal(ops.Count, farm.Db(db => db.Packets.Count(p => p.SweepId == id && p.Technique == "circuits" && p.UnitCount == 1)));
+        Assert.Equal(234 * 2 + ops.Count, (await farm.StatusAsync(id)).Total);
+
+        // Naming the techniques leaves it out.
+        var named = await farm.SweepAsync(new { model = "demo", techniques = new[] { "channel", "neuron" }, parameters = new { steps = 8, size = 32 }, paused = true });
+        Assert.Equal(234 * 2, (await farm.StatusAsync(named)).Total);
+        Assert.Equal(0, farm.Db(db => db.Tuples.Count(t => t.SweepId == named && t.Technique == "circuits")));
+    }
+
+    [Fact]
     public async Task A_sweep_of_some_units_takes_those_channels_of_each_op_and_refuses_one_an_op_lacks()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: false);

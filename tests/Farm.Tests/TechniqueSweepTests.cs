@@ -24,6 +24,8 @@ public class TechniqueSweepTests
         ["caricature"] = ["-0.png", "-1.png", "-2.png", "-3.png", ".json"],
         ["dataset_examples"] = [".channel.png", ".neuron.png", ".fires.png", ".json"],
         ["tuning_curves"] = [".orientation.svg", ".curve.svg", ".hue.svg", ".frequency.svg", ".json"],
+        // conv1 reads the image: no weight tables, only the record (which is also its image key).
+        ["circuits"] = [".json"],
     };
 
     [Fact]
@@ -37,7 +39,17 @@ public class TechniqueSweepTests
     }
 
     [Fact]
-    public async Task EverythingExpandsToAllSevenTechniques()
+    public void A_result_s_image_key_is_its_picture_or_for_circuits_its_record()
+    {
+        var at = new UnitAddress("demo", "789b3a3d4cf0", "conv3", UnitAddress.OpLevel);
+        Assert.Equal("demo/789b3a3d4cf0/conv3/op/deepdream/0123456789ab.png", Farm.Rendering.ResultImageKey.Of(at, "deepdream", "0123456789ab", [".png", ".json"]));
+        Assert.Equal("demo/789b3a3d4cf0/conv3/op/circuits/0123456789ab.json", Farm.Rendering.ResultImageKey.Of(at, "circuits", "0123456789ab", [".json"]));
+        // A pictured lens whose result has no picture has no image key (the worker refuses it).
+        Assert.Null(Farm.Rendering.ResultImageKey.Of(at, "deepdream", "0123456789ab", [".json"]));
+    }
+
+    [Fact]
+    public async Task EverythingExpandsToEverySweepableTechnique()
     {
         await using var farm = await InProcessFarm.StartAsync(worker: false, new Dictionary<string, string?> { ["Coordinator:MaxInFlightPackets"] = "1" });
         var id = await farm.SweepAsync(new { model = "demo", ops = new[] { "conv1" }, techniques = new[] { "everything" }, packetSize = 4, parameters = new { steps = 4, size = 32 } });

@@ -99,6 +99,32 @@ public sealed class CircuitsTests(ViewerFarm farm, ChromiumBrowser chromium)
     }
 
     [Fact]
+    public async Task Tables_a_sweep_has_queued_are_announced_as_being_computed_by_the_farm_instead_of_computed_here()
+    {
+        // A paused sweep queues mixed4c's circuits tuple (nothing renders it); its tables are not stored.
+        var id = await farm.SweepAsync(new { model = "inceptionv1", ops = new[] { "mixed4c" }, techniques = new[] { "circuits" }, paused = true });
+        try
+        {
+            var response = await farm.Http.GetAsync("/api/models/inceptionv1/mixed4c/447/connections");
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.Equal("10", response.Headers.GetValues("Retry-After").Single());
+            Assert.Contains($"being computed by the farm (sweep {id}: 0 of 1 ops' tables done)", body);
+            var page = await farm.Http.GetStringAsync("/models/inceptionv1/mixed4c/447");
+            Assert.Contains("Connections being computed by the farm", page);
+            using var circuit = await farm.Http.GetAsync("/models/inceptionv1/mixed4c/447/circuit");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, circuit.StatusCode);
+        }
+        finally
+        {
+            using var cancelled = await farm.Farm.PostAsync($"/api/sweeps/{id}/cancel", null);
+            Assert.True(cancelled.IsSuccessStatusCode);
+        }
+        // Nothing queued any more: back to computing here (which this viewer cannot: 409).
+        Assert.Equal(HttpStatusCode.Conflict, (await farm.Http.GetAsync("/api/models/inceptionv1/mixed4c/447/connections")).StatusCode);
+    }
+
+    [Fact]
     public async Task Unit_page_shows_top_inputs_with_thumbnails_that_link_to_the_right_units()
     {
         var ranked = Ranked(Expected().WeightsOn(9));

@@ -95,7 +95,8 @@ public static class DemoCommand
             {
                 Model = modelName,
                 Ops = r.GetValue(ops) is { Length: > 0 } o ? o : null,
-                Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : [.. Engine.Lenses.LensRegistry.DefaultSweep],
+                // None named: the coordinator's default sweep (channel, neuron, and circuits where they apply).
+                Techniques = r.GetValue(techniques) is { Length: > 0 } t ? t : null,
                 Parameters = new RenderSettings { Steps = r.GetValue(steps), Size = r.GetValue(size) },
                 Force = r.GetValue(force),
             }).GetAwaiter().GetResult();

@@ -2,6 +2,7 @@ using Microscope.Contracts;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Events;
 using Microscope.Engine.Lenses;
+using Microscope.Farm.Rendering;
 using Microscope.Farm.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
@@ -30,10 +31,10 @@ public sealed class BucketReconciler(IObjectStore store, TimeProvider clock, ILo
             var recordKey = ObjectKeys.Record(address, t.Technique, t.ParamsHash);
             var bytes = await store.GetAsync(recordKey, cancel);
             if (bytes is null || LensRecord.Parse(bytes) is not { } record || record.ParamsHash != t.ParamsHash
-                || ObjectKeys.PrimaryImageSuffix(record.Files) is not { } image)
+                || ResultImageKey.Of(address, t.Technique, t.ParamsHash, record.Files) is not { } imageKey)
                 continue;
             var now = clock.GetUtcNow().ToUnixTimeMilliseconds();
-            if (await TupleResults.RecordDoneAsync(db, t.Id, ObjectKeys.File(address, t.Technique, t.ParamsHash, image), recordKey,
+            if (await TupleResults.RecordDoneAsync(db, t.Id, imageKey, recordKey,
                     record.ObjectiveStart ?? 0, record.ObjectiveEnd ?? 0, record.MsPerStep ?? 0, workerId: null, now, cancel))
             {
                 done++;

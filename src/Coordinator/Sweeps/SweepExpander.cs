@@ -29,7 +29,9 @@ public sealed class SweepExpander(FarmDb db, ModelRegistry models, CoordinatorOp
         var model = await ResolveModel(request.Model, request.Version, errors, cancel);
         var techniques = new List<string>();
         var unknown = new List<string>();
-        foreach (var name in request.Techniques is { Count: > 0 } t ? t : LensRegistry.DefaultSweep)
+        // The default sweep takes each default lens that can look at the model (circuits: not a generator).
+        var defaults = LensRegistry.DefaultSweep.Where(n => model is null || LensRunner.ModelProblem(LensRegistry.Get(n), model) is null).ToList();
+        foreach (var name in request.Techniques is { Count: > 0 } t ? t : defaults)
         {
             // A generator's "everything": the lenses that can look at it.
             if (name == LensRegistry.Everything) techniques.AddRange(LensRegistry.Sweepable.Where(l => model?.Latent is null || !l.FeedsImages).Select(l => l.Name));

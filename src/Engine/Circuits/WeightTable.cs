@@ -30,6 +30,11 @@ public sealed record WeightTable(string Op, string FromOp, int Units, int FromUn
     /// <summary>Every B unit's weight from A's <paramref name="fromUnit"/> (its outputs).</summary>
     public double[] WeightsFrom(int fromUnit) => Enumerable.Range(0, Units).Select(u => Weight(u, fromUnit)).ToArray();
 
+    /// <summary>Where the table of <paramref name="op"/> from <paramref name="fromOp"/> is stored,
+    /// under its model version's root (ObjectKeys.InModel): the one name the farm's circuits
+    /// lens writes and the viewer reads.</summary>
+    public static string ObjectName(string op, string fromOp) => $"_circuits/{op}/{fromOp}.safetensors";
+
     // Stored as safetensors: the kernels and one small "window" tensor with the origin (the op
     // names are in the object's key).
     private const string KernelsName = "kernels", WindowName = "window";

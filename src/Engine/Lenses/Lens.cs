@@ -38,7 +38,10 @@ public abstract class Lens
     public virtual bool Sweepable => true;
     /// <summary>Whether the lens feeds images to the model (caricature inputs, a data set,
     /// synthetic stimuli): such lenses cannot look at a generator, whose input is a latent.</summary>
-    public bool FeedsImages => Kind is LensKind.ImageBased or LensKind.Analysis;
+    public virtual bool FeedsImages => Kind is LensKind.ImageBased or LensKind.Analysis;
+    /// <summary>Whether the lens's results are pictures the pages show (lens bars, grids,
+    /// coverage); false for a lens whose files another part reads itself (circuits' weight tables).</summary>
+    public virtual bool Pictured => true;
     /// <summary>The lens's own parameters (part of the parameters hash when they differ from
     /// their defaults).</summary>
     public virtual IReadOnlyList<LensParameter> Parameters => [];
@@ -54,7 +57,7 @@ public abstract class Lens
 
     /// <summary>The suffix of the file a grid cell shows: the first file under the default
     /// parameters (kept: the viewer asks for it once per cell).</summary>
-    public string GridSuffix => _gridSuffix ??= Files(Arguments())[0].Suffix;
+    public string GridSuffix => _gridSuffix ??= Files(Arguments()).FirstOrDefault()?.Suffix ?? ".json";
     private string? _gridSuffix;
 
     /// <summary>Op-level lenses store one result per op (unit -1 in the farm, "op" in keys).</summary>

@@ -30,8 +30,10 @@ public sealed record LensData
 }
 
 /// <summary>One stored file of a result: <c>Unit</c> null for op-level results; <c>Suffix</c>
-/// completes the object key ("{...}/{paramsHash}{Suffix}").</summary>
-public sealed record LensOutput(int? Unit, string Suffix, string ContentType, byte[] Content);
+/// completes the object key ("{...}/{paramsHash}{Suffix}"), unless <c>ModelKey</c> names the
+/// object under the model version's root instead (a file other parts find by its own name,
+/// such as a circuits weight table: <see cref="Circuits.WeightTable.ObjectName"/>).</summary>
+public sealed record LensOutput(int? Unit, string Suffix, string ContentType, byte[] Content, string? ModelKey = null);
 
 /// <summary>One result (a unit's, or the op's when <see cref="Unit"/> is null): its files and
 /// its record. <see cref="Outputs"/> adds the record as ".json".</summary>

@@ -3,10 +3,14 @@ using System.Text.Json;
 using Microscope.Contracts;
 using Microscope.Coordinator.Data;
 using Microscope.Coordinator.Sweeps;
+using Microscope.Engine.Lenses;
 using Microscope.Engine.Models;
 using Microsoft.EntityFrameworkCore;
 
 namespace Microscope.Viewer.Catalogue;
+
+/// <summary>A sweep that will store an op's circuit tables: its id and its circuits tuples done of all.</summary>
+public sealed record CircuitsQueued(Guid SweepId, int Done, int Total);
 
 /// <summary>One registered version of a model, with its descriptor and the model's other versions.</summary>
 public sealed record ModelVersion(ModelDescriptor Descriptor, string Version, DateTimeOffset RegisteredAt, IReadOnlyList<string> AllVersions, bool IsLatest)
@@ -78,9 +82,13 @@ public sealed class CatalogueReader(FarmDb db)
             versions.Select(v => v.Version).ToList(), chosen == latest);
     }
 
+    /// <summary>Techniques whose results pages do not show (Lens.Pictured false: circuits' tables,
+    /// which the connections read from the object store).</summary>
+    private static readonly List<string> Unpictured = LensRegistry.All.Where(l => !l.Pictured).Select(l => l.Name).ToList();
+
     /// <summary>Units with results, per (op, technique), of one model version.</summary>
     public async Task<IReadOnlyList<Coverage>> CoverageAsync(string model, string version, CancellationToken cancel) =>
-        (await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version)
+        (await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && !Unpictured.Contains(r.Technique))
             .Select(r => new { r.Op, r.Technique, r.Unit }).Distinct()
             .GroupBy(r => new { r.Op, r.Technique }).Select(g => new { g.Key.Op, g.Key.Technique, Units = g.Count() })
             .ToListAsync(cancel)).Select(c => new Coverage(c.Op, c.Technique, c.Units)).ToList();
@@ -102,14 +110,14 @@ public sealed class CatalogueReader(FarmDb db)
 
     /// <summary>Units with a result, per technique, of every model version (the index page's progress).</summary>
     public async Task<IReadOnlyDictionary<(string Model, string Version), IReadOnlyDictionary<string, int>>> ResultCountsAsync(CancellationToken cancel) =>
-        (await db.Results.AsNoTracking().Select(r => new { r.Model, r.Version, r.Technique, r.Op, r.Unit }).Distinct()
+        (await db.Results.AsNoTracking().Where(r => !Unpictured.Contains(r.Technique)).Select(r => new { r.Model, r.Version, r.Technique, r.Op, r.Unit }).Distinct()
             .GroupBy(r => new { r.Model, r.Version, r.Technique })
             .Select(g => new { g.Key.Model, g.Key.Version, g.Key.Technique, Count = g.Count() }).ToListAsync(cancel))
             .GroupBy(x => (x.Model, x.Version))
             .ToDictionary(g => g.Key, g => (IReadOnlyDictionary<string, int>)g.ToDictionary(x => x.Technique, x => x.Count));
 
     public async Task<IReadOnlyList<string>> TechniquesOfOpAsync(string model, string version, string op, CancellationToken cancel) =>
-        await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op)
+        await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && !Unpictured.Contains(r.Technique))
             .Select(r => r.Technique).Distinct().ToListAsync(cancel);
 
     /// <summary>The grid of an op for one technique: which parameter set to show for each
@@ -148,6 +156,21 @@ public sealed class CatalogueReader(FarmDb db)
     public async Task<ResultRow?> LatestOfOpAsync(string model, string version, string op, string technique, CancellationToken cancel) =>
         await db.Results.AsNoTracking().Where(r => r.Model == model && r.Version == version && r.Op == op && r.Technique == technique)
             .OrderByDescending(r => r.RenderedAt).FirstOrDefaultAsync(cancel);
+
+    /// <summary>A sweep's circuits tuple of <paramref name="op"/> that is not done yet (the farm will
+    /// store the op's weight tables), with how many of that sweep's circuits tuples are done;
+    /// null when none is open. Reads the open tuples' partial index (tuples_open).</summary>
+    public async Task<CircuitsQueued?> CircuitsQueuedAsync(string model, string version, string op, CancellationToken cancel)
+    {
+        var open = TupleStates.Open;
+        var sweep = await db.Tuples.AsNoTracking()
+            .Where(t => open.Contains(t.State) && t.Technique == CircuitsLens.LensName && t.Model == model && t.Version == version && t.Op == op)
+            .Select(t => (Guid?)t.SweepId).FirstOrDefaultAsync(cancel);
+        if (sweep is not { } id) return null;
+        var states = await db.Tuples.AsNoTracking().Where(t => t.SweepId == id && t.Technique == CircuitsLens.LensName)
+            .GroupBy(t => t.State).Select(g => new { State = g.Key, Count = g.Count() }).ToListAsync(cancel);
+        return new CircuitsQueued(id, states.Where(x => x.State == TupleStates.Done).Sum(x => x.Count), states.Sum(x => x.Count));
+    }
 
     /// <summary>Every stored result of one unit (every technique and parameter set), newest first.</summary>
     public async Task<IReadOnlyList<ResultRow>> UnitResultsAsync(string model, string version, string op, int unit, CancellationToken cancel) =>

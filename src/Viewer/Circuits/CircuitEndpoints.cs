@@ -49,11 +49,24 @@ public static class CircuitEndpoints
     public static async Task<string> SectionAsync(ModelVersion m, Engine.Models.OpInfo op, int unit, CatalogueReader catalogue, CircuitWeights circuits, CancellationToken cancel)
     {
         try { return UnitConnectionsSection.Render(await UnitConnectionsBuilder.BuildAsync(m, op, unit, UnitConnectionsBuilder.DefaultTop, circuits, catalogue, cancel)); }
+        catch (CircuitsPendingException e) { return UnitConnectionsSection.Unavailable("Connections " + e.Message); }
         catch (CircuitsUnavailableException e) { return UnitConnectionsSection.Unavailable("Connections unavailable: " + e.Message); }
     }
 
-    private static IResult Unavailable(CircuitsUnavailableException e) =>
-        Results.Problem(statusCode: 409, title: "connections unavailable", detail: e.Message);
+    /// <summary>409 when this viewer cannot load the model; 503 with Retry-After while a sweep's
+    /// circuits tuple has the tables queued (they will be there: ask again).</summary>
+    private static IResult Unavailable(CircuitsUnavailableException e) => e is CircuitsPendingException
+        ? new RetryLater(Results.Problem(statusCode: 503, title: "connections being computed by the farm", detail: e.Message))
+        : Results.Problem(statusCode: 409, title: "connections unavailable", detail: e.Message);
+
+    private sealed class RetryLater(IResult inner) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.Headers.RetryAfter = "10";
+            return inner.ExecuteAsync(context);
+        }
+    }
 
     private static async Task<IResult> CircuitAsync(ModelVersion m, Engine.Models.OpInfo op, int unit, CatalogueReader catalogue, CircuitWeights circuits, CancellationToken cancel)
     {

@@ -10,12 +10,22 @@ using Microsoft.Extensions.Logging;
 namespace Microscope.Viewer.Circuits;
 
 /// <summary>Why a model's connections cannot be shown here (its weights are not this viewer's).</summary>
-public sealed class CircuitsUnavailableException(string message) : Exception(message);
+public class CircuitsUnavailableException(string message) : Exception(message);
+
+/// <summary>The tables are not stored yet but a sweep's circuits tuple will store them: the page
+/// says so instead of computing them while the visitor waits.</summary>
+public sealed class CircuitsPendingException(CircuitsQueued queued)
+    : CircuitsUnavailableException($"being computed by the farm (sweep {queued.SweepId}: {queued.Done} of {queued.Total} ops' tables done); reload in a moment")
+{
+    public CircuitsQueued Queued { get; } = queued;
+}
 
 /// <summary>The weight tables between ops, per (model version, op pair): read from the object
-/// store (<c>{model}/{version}/_circuits/{op}/{fromOp}.safetensors</c>), or computed once on
-/// first request with the Engine (<see cref="ExpandedWeights"/>) and stored there, so every
-/// later read, by any viewer, is a fetch. The most recent tables stay in memory.</summary>
+/// store (<c>{model}/{version}/_circuits/{op}/{fromOp}.safetensors</c>), where a sweep's
+/// circuits lens stores them. A table not stored yet: when a sweep has queued it, the caller
+/// hears so (<see cref="CircuitsPendingException"/>); otherwise (older models, sweeps without
+/// circuits) it is computed once with the Engine (<see cref="ExpandedWeights"/>) and stored
+/// there, so every later read, by any viewer, is a fetch. The most recent tables stay in memory.</summary>
 public sealed class CircuitWeights(IObjectStore store, ModelWeightsOptions weights, ILogger<CircuitWeights> logger)
 {
     private const int TablesInMemory = 32;
@@ -25,15 +35,17 @@ public sealed class CircuitWeights(IObjectStore store, ModelWeightsOptions weigh
     private readonly ConcurrentDictionary<(string, string), string> _unavailable = new();
 
     public static string Key(string model, string version, string op, string fromOp) =>
-        $"{model}/{version}/_circuits/{op}/{fromOp}.safetensors";
+        Contracts.ObjectKeys.InModel(model, version, WeightTable.ObjectName(op, fromOp));
 
     /// <summary>The table from <paramref name="fromOp"/> to <paramref name="op"/> (op names as
     /// in the descriptor; <paramref name="fromOp"/> feeds <paramref name="op"/>).</summary>
-    public async Task<WeightTable> TableAsync(ModelVersion m, string op, string fromOp, CancellationToken cancel)
+    public async Task<WeightTable> TableAsync(ModelVersion m, string op, string fromOp, CatalogueReader catalogue, CancellationToken cancel)
     {
         var key = Key(m.Name, m.Version, op, fromOp);
         if (_recent.TryGetValue(key, out var known)) return known;
         var table = await LoadAsync(key, op, fromOp, cancel);
+        if (table is null && await catalogue.CircuitsQueuedAsync(m.Name, m.Version, op, cancel) is { } queued)
+            throw new CircuitsPendingException(queued);
         if (table is null)
         {
             await _computing.WaitAsync(cancel);
@@ -47,6 +59,7 @@ public sealed class CircuitWeights(IObjectStore store, ModelWeightsOptions weigh
                     var model = ModelAt(m);
                     table = await Task.Run(() => ExpandedWeights.Compute(model, op, fromOp), cancel);
                     await store.PutAsync(key, table.ToBytes(), "application/octet-stream", cancel);
+                    Interlocked.Increment(ref _computed);
                     logger.LogInformation("computed the weights of {Model} {Op} from {FromOp} ({Units}x{FromUnits}, {KernelHeight}x{KernelWidth} kernels) in {Ms} ms",
                         m.Name, op, fromOp, table.Units, table.FromUnits, table.KernelHeight, table.KernelWidth,
                         (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -61,6 +74,11 @@ public sealed class CircuitWeights(IObjectStore store, ModelWeightsOptions weigh
         _recent[key] = table;
         return table;
     }
+
+    /// <summary>Tables this viewer computed itself (not read from the store): the farm's
+    /// precomputation is meant to keep it at zero.</summary>
+    public long Computed => Interlocked.Read(ref _computed);
+    private long _computed;
 
     private async Task<WeightTable?> LoadAsync(string key, string op, string fromOp, CancellationToken cancel) =>
         await store.GetAsync(key, cancel) is { } data ? WeightTable.FromBytes(op, fromOp, data) : null;

@@ -28,44 +28,21 @@ public static class UnitConnectionsBuilder
     public static string ApiHref(string model, string op, int unit) =>
         $"/api/models/{Uri.EscapeDataString(model)}/{string.Join('/', op.Split('/').Select(Uri.EscapeDataString))}/{unit}/connections";
 
-    /// <summary>The nearest swept ops feeding an op (not the image). Ops outside the sweep are
-    /// looked through: resnet18's ops include every ONNX node, and ReLU315's direct input is
-    /// the Add before it, whose linearised weights are the identity.</summary>
-    public static IReadOnlyList<string> InputOps(ModelDescriptor d, string op)
-    {
-        var byName = d.Ops.ToDictionary(o => o.Name);
-        var found = new List<string>();
-        var seen = new HashSet<string>();
-        var pending = new Stack<string>(byName[op].Inputs.Reverse());
-        while (pending.Count > 0)
-        {
-            var name = pending.Pop();
-            if (name == ModelGraph.Input || !seen.Add(name) || !byName.TryGetValue(name, out var o)) continue;
-            if (o.InSweep) found.Add(name);
-            else foreach (var i in o.Inputs.Reverse()) pending.Push(i);
-        }
-        return found;
-    }
-
-    /// <summary>The nearest swept ops an op feeds.</summary>
-    public static IReadOnlyList<string> OutputOps(ModelDescriptor d, string op) =>
-        d.Ops.Where(o => o.InSweep && InputOps(d, o.Name).Contains(op)).Select(o => o.Name).ToList();
-
     public static async Task<UnitConnections> BuildAsync(ModelVersion m, OpInfo op, int unit, int top, CircuitWeights circuits,
         CatalogueReader catalogue, CancellationToken cancel)
     {
         var pin = m.IsLatest ? null : m.Version;
         var inputs = new List<OpConnections>();
-        foreach (var from in InputOps(m.Descriptor, op.Name))
+        foreach (var from in CircuitPairs.InputOps(m.Descriptor, op.Name))
         {
-            var table = await circuits.TableAsync(m, op.Name, from, cancel);
+            var table = await circuits.TableAsync(m, op.Name, from, catalogue, cancel);
             var thumbs = await ThumbnailsAsync(m, from, catalogue, cancel);
             inputs.Add(Strongest(table.WeightsOn(unit), top, a => Connected(m, from, a, table.WeightsOn(unit)[a], table.Kernel(unit, a), table, thumbs, pin), from, table));
         }
         var outputs = new List<OpConnections>();
-        foreach (var to in OutputOps(m.Descriptor, op.Name))
+        foreach (var to in CircuitPairs.OutputOps(m.Descriptor, op.Name))
         {
-            var table = await circuits.TableAsync(m, to, op.Name, cancel);
+            var table = await circuits.TableAsync(m, to, op.Name, catalogue, cancel);
             var thumbs = await ThumbnailsAsync(m, to, catalogue, cancel);
             var from = table.WeightsFrom(unit);
             outputs.Add(Strongest(from, top, u => Connected(m, to, u, from[u], table.Kernel(u, unit), table, thumbs, pin), to, table));

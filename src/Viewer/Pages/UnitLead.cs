@@ -15,7 +15,7 @@ namespace Microscope.Viewer.Pages;
 public static class UnitLead
 {
     /// <summary>The lenses offered as tabs: those a sweep can render (not one-off objective renders).</summary>
-    public static IReadOnlyList<string> Lenses => LensRegistry.Sweepable.Select(l => l.Name).OrderBy(TechniqueViews.Rank).ToList();
+    public static IReadOnlyList<string> Lenses => LensRegistry.Sweepable.Where(l => l.Pictured).Select(l => l.Name).OrderBy(TechniqueViews.Rank).ToList();
 
     /// <summary>The lens a page opens with: the first (registry order) the unit has a result of.</summary>
     public static string DefaultLens(IEnumerable<ResultRow> results) =>
