@@ -143,8 +143,9 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
 
         // The single-machine mode (in-memory transport, SQLite, folder) on the same sweep.
         var folder = Path.Combine(servers.Root, "demo-" + Guid.NewGuid().ToString("N")[..6]);
-        var demo = FarmProcess.Start("demo", new Dictionary<string, string>(), "demo", "--steps", "8", "--size", "32", "--port", "0", "--out", folder, "--exit",
-            "--set", "Coordinator:PacketSize=16");
+        // The same techniques as the sweep above (the demo's default also makes circuit tables).
+        var demo = FarmProcess.Start("demo", new Dictionary<string, string>(), "demo", "--technique", "channel", "--technique", "neuron",
+            "--steps", "8", "--size", "32", "--port", "0", "--out", folder, "--exit", "--set", "Coordinator:PacketSize=16");
         _processes.Add(demo);
         Assert.True(await demo.WaitForExitAsync(Patience) == 0, demo.Output);
         var local = new List<(string, int, string, string, string, string)>();
