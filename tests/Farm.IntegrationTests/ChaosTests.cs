@@ -54,8 +54,12 @@ public sealed class ChaosTests(RealServers servers, ITestOutputHelper output) : 
         async Task StartWorker(string name)
         {
             var w = await FarmProcess.StartWorkerAsync(name, env);
-            _processes.Add(w);
-            workers[name] = w;
+            // Two start at once and their continuations may run on two threads (CI once lost one).
+            lock (workers)
+            {
+                _processes.Add(w);
+                workers[name] = w;
+            }
         }
         await Task.WhenAll(StartWorker("chaos-a"), StartWorker("chaos-b"));
 

@@ -47,7 +47,7 @@ public sealed class DistributedFarmTests(RealServers servers, ITestOutputHelper 
         var e = new Dictionary<string, string>(env);
         foreach (var (k, v) in extra ?? []) e[k] = v;
         var w = await FarmProcess.StartWorkerAsync(name, e);
-        _processes.Add(w);
+        lock (_processes) _processes.Add(w);   // workers start two at once
         return w;
     }
 
