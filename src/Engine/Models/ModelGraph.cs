@@ -187,33 +187,33 @@ public sealed partial class ModelGraph
         }
         if (readsInput && input is null) throw new ArgumentException("the targets read the input, but none was given");
 
+        var wanted = new HashSet<string>(targets, StringComparer.Ordinal);
+        bool Owned(int j) => !wanted.Contains(_nodes[j].Name) && !given.ContainsKey(_nodes[j].Name);
+        // ReLUs moved past the max pools that alone read them (see EndsWithRelu): a node ending
+        // in a ReLU, neither a target nor given, whose every reader is a one-input max pool.
+        var deferred = new bool[last + 1];
+        foreach (var i in _beforeRelu.Keys)
+            if (i <= last) deferred[i] = needed[i] && Owned(i);
         var lastUse = new int[_nodes.Count];
         for (var i = 0; i <= last; i++)
             if (needed[i] && !given.ContainsKey(_nodes[i].Name))
                 foreach (var inp in _nodes[i].Inputs)
-                    if (_index[inp] >= 0) lastUse[_index[inp]] = i;
-
-        var wanted = new HashSet<string>(targets, StringComparer.Ordinal);
-        // ReLUs moved past the max pools that alone read them (see EndsWithRelu).
-        var deferred = new bool[last + 1];
-        foreach (var i in _beforeRelu.Keys)
-            if (i <= last && needed[i] && !wanted.Contains(_nodes[i].Name) && !given.ContainsKey(_nodes[i].Name)) deferred[i] = true;
-        for (var i = 0; i <= last; i++)
-            if (needed[i] && !given.ContainsKey(_nodes[i].Name))
-                foreach (var inp in _nodes[i].Inputs)
-                    if (_index[inp] is var j and >= 0 && deferred[j] && !(_commuteWithRelu.Contains(i) && _nodes[i].Inputs.Length == 1))
-                        deferred[j] = false;
+                    if (_index[inp] is var j and >= 0)
+                    {
+                        lastUse[j] = i;
+                        if (!(_commuteWithRelu.Contains(i) && _nodes[i].Inputs.Length == 1)) deferred[j] = false;
+                    }
+        bool ReadsDeferred(int i) => _nodes[i].Inputs is [var only] && _index[only] is var j && j >= 0 && deferred[j];
         Tensor Evaluate(int i, Tensor[] args)
         {
             if (deferred[i]) return _beforeRelu[i](args);
-            if (_nodes[i].Inputs.Length != 1 || _index[_nodes[i].Inputs[0]] is var j && (j < 0 || !deferred[j])) return _nodes[i].Compute(args);
-            using var pooled = _nodes[i].Compute(args);
-            return Circuits.LinearPath.Relu(pooled);
+            var value = _nodes[i].Compute(args);
+            if (!ReadsDeferred(i)) return value;
+            using (value) return Circuits.LinearPath.Relu(value);
         }
         var values = new Tensor?[last + 1];
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         var evaluated = 0;
-        bool Owned(int j) => !wanted.Contains(_nodes[j].Name) && !given.ContainsKey(_nodes[j].Name);
         for (var i = 0; i <= last; i++)
         {
             if (!needed[i]) continue;
