@@ -283,8 +283,8 @@ Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& bias, at::IntArr
 // which runs 2.5x faster (docs/performance.md). It is computed image by image, so an image's
 // gradient never depends on the rest of its batch. The forward is the ordinary convolution,
 // in channels-last layout: oneDNN runs it as fast, and the max pool that usually follows a
-// first layer then runs on libtorch's vectorised channels-last kernel with no layout copies
-// (ms_max_pool2d); 5-8 ms of a conv2d2 step (docs/performance.md).
+// first layer then runs on the shim's channels-last kernel with no layout copies
+// (ChannelsLastMaxPool, ms_max_pool2d).
 struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
   static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor bias, int64_t stride,
                         std::vector<int64_t> padding, bool bf16) {
@@ -572,8 +572,10 @@ void backward(const scalar_t* g, const scalar_t* x, const scalar_t* den, scalar_
   const scalar_t coefficient = static_cast<scalar_t>(2 * alpha * beta / size);
   for_each_block(n, plane, [&](int64_t image, int64_t p0, int64_t len) {
     const int64_t offset = image * channels * plane + p0;
-    // t = g x d^(-beta-1) for the task's block, and the first term of dx.
-    std::vector<scalar_t> t(channels * kBlock);
+    // t = g x d^(-beta-1) for the task's block, and the first term of dx; one scratch per
+    // thread, reused by its tasks (every element read is written first).
+    thread_local std::vector<scalar_t> t;
+    t.resize(channels * kBlock);
     for (int64_t c = 0; c < channels; c++) {
       const int64_t at = offset + c * plane;
       for (int64_t i = 0; i < len; i++) {
