@@ -59,7 +59,6 @@ public sealed class CircuitWeights(IObjectStore store, ModelWeightsOptions weigh
                     var model = ModelAt(m);
                     table = await Task.Run(() => ExpandedWeights.Compute(model, op, fromOp), cancel);
                     await store.PutAsync(key, table.ToBytes(), "application/octet-stream", cancel);
-                    Interlocked.Increment(ref _computed);
                     logger.LogInformation("computed the weights of {Model} {Op} from {FromOp} ({Units}x{FromUnits}, {KernelHeight}x{KernelWidth} kernels) in {Ms} ms",
                         m.Name, op, fromOp, table.Units, table.FromUnits, table.KernelHeight, table.KernelWidth,
                         (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -74,11 +73,6 @@ public sealed class CircuitWeights(IObjectStore store, ModelWeightsOptions weigh
         _recent[key] = table;
         return table;
     }
-
-    /// <summary>Tables this viewer computed itself (not read from the store): the farm's
-    /// precomputation is meant to keep it at zero.</summary>
-    public long Computed => Interlocked.Read(ref _computed);
-    private long _computed;
 
     private async Task<WeightTable?> LoadAsync(string key, string op, string fromOp, CancellationToken cancel) =>
         await store.GetAsync(key, cancel) is { } data ? WeightTable.FromBytes(op, fromOp, data) : null;
