@@ -1,3 +1,4 @@
+using Microscope.Engine.Render;
 using Microscope.Engine.Torch;
 using F = Microscope.Engine.Torch.torch.nn.functional;
 
@@ -110,6 +111,42 @@ public class FastLayerTests
         var scale = expected.Max(Math.Abs);
         var worst = expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / scale;
         Assert.True(worst < 1e-5, $"largest difference {worst:E2} of the largest gradient");
+    }
+
+    /// <summary>Padding that differs before and after (TensorFlow "SAME": InceptionV1's conv2d0
+    /// pads 2 before and 3 after) is the convolution's own: values and input gradients equal an
+    /// explicit zero pad and a float64 convolution, on the first layer's path (few channels,
+    /// strided) and on the general one, in float32 and (to bfloat16's precision) in bf16.</summary>
+    [Theory]
+    [InlineData(3, 7, 2, 2, 3, 1, 2, 37, false)]
+    [InlineData(3, 7, 2, 2, 3, 2, 3, 224, false)]
+    [InlineData(3, 7, 2, 2, 3, 2, 3, 64, true)]
+    [InlineData(4, 3, 2, 0, 1, 1, 0, 16, false)]
+    [InlineData(8, 3, 1, 1, 2, 0, 1, 12, false)]
+    [InlineData(8, 3, 1, 1, 2, 0, 1, 12, true)]
+    public void Asymmetric_padding_equals_an_explicit_pad(int channels, int kernel, int stride, int top, int bottom, int left, int right, int n,
+        bool bf16)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var precision = (bf16 ? Precision.Bf16 : Precision.Fp32).Use();
+        var tolerance = bf16 ? 2e-2 : 1e-5;
+        var input = torch.randn([2, channels, n, n + 1], new Random(n));
+        var weight = torch.randn([6, channels, kernel, kernel], new Random(kernel), std: 0.2);
+        var bias = torch.randn([6], new Random(3));
+        var x32 = input.clone().requires_grad_();
+        var y32 = F.conv2d(x32, weight, bias, (stride, stride), (top, left), paddingAfter: (bottom, right));
+        var upstream = torch.randn(y32.shape, new Random(1));
+        (y32 * upstream).sum().backward();
+        var x64 = input.to(ScalarType.Float64).requires_grad_();
+        var y64 = F.conv2d(F.pad(x64, [left, right, top, bottom]), weight.to(ScalarType.Float64), bias.to(ScalarType.Float64), (stride, stride));
+        (y64 * upstream.to(ScalarType.Float64)).sum().backward();
+        Assert.Equal(y64.shape, y32.shape);
+        static double Worst(double[] expected, float[] actual) =>
+            expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / expected.Max(Math.Abs);
+        var values = Worst(y64.data<double>(), y32.data<float>());
+        var gradients = Worst(x64.grad!.data<double>(), x32.grad!.data<float>());
+        Assert.True(values < tolerance, $"values {values:E2}");
+        Assert.True(gradients < tolerance, $"input gradients {gradients:E2}");
     }
 
     /// <summary>A first layer's output is channels-last and its max pool runs on the shim's

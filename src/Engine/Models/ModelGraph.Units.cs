@@ -35,7 +35,7 @@ public abstract record UnitRule
     /// not just the chosen filters, keep the arithmetic of one image's map independent of the
     /// other images' units: a unit renders the same pixels alone or in any batch.</summary>
     public static Tensor SelectedConv2d(Tensor x, Tensor weight, Tensor? bias, Tensor channels,
-        (long, long) stride, (long, long) padding)
+        (long, long) stride, (long, long) padding, (long, long)? paddingAfter = null)
     {
         var chosen = channels.data<long>();
         var count = weight.size(0);
@@ -47,7 +47,7 @@ public abstract record UnitRule
         using var filters = torch.tensor(filterIndex, [filterIndex.Length], x.device);
         using var w = weight.index_select(0, filters);
         using var b = bias?.index_select(0, filters);
-        using var maps = torch.nn.functional.conv2d(x, w, b, stride, padding);
+        using var maps = torch.nn.functional.conv2d(x, w, b, stride, padding, paddingAfter: paddingAfter);
         var s = maps.shape;
         // Row i * filters + (the slot of image i's block + its offset there) is image i's map.
         var rows = chosen.Select((c, i) => i * filterIndex.Length + slot[BlockStart(c)] + (c - BlockStart(c))).ToArray();

@@ -106,7 +106,7 @@ internal static partial class Native
     [LibraryImport(Lib)] internal static partial int ms_flatten(IntPtr a, long start, long end, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int ms_cat(IntPtr* tensors, int n, long dim, out IntPtr result);
 
-    [LibraryImport(Lib)] internal static unsafe partial int ms_conv2d(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* dilation, long groups, out IntPtr result);
+    [LibraryImport(Lib)] internal static unsafe partial int ms_conv2d(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding /* top, left, bottom, right */, long* dilation, long groups, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int ms_conv_transpose2d(IntPtr x, IntPtr w, IntPtr b, long* stride, long* padding, long* outputPadding, long* dilation, long groups, out IntPtr result);
     [LibraryImport(Lib)] internal static partial int ms_linear(IntPtr x, IntPtr w, IntPtr b, out IntPtr result);
     [LibraryImport(Lib)] internal static unsafe partial int ms_max_pool2d(IntPtr x, long* kernel, long* stride, long* padding, int ceilMode, out IntPtr result);

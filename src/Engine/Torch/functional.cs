@@ -12,11 +12,15 @@ public static partial class torch
             public static Tensor relu(Tensor x) => x.relu();
             public static Tensor sigmoid(Tensor x) => x.sigmoid();
 
+            /// <summary>2-D convolution; <paramref name="padding"/> is (top, left) and, where the
+            /// bottom and right differ (TensorFlow's "SAME" padding), <paramref name="paddingAfter"/>
+            /// is (bottom, right): the zeros are then the convolution's own, not a padded copy.</summary>
             public static unsafe Tensor conv2d(Tensor input, Tensor weight, Tensor? bias = null,
-                (long, long)? stride = null, (long, long)? padding = null, (long, long)? dilation = null, long groups = 1)
+                (long, long)? stride = null, (long, long)? padding = null, (long, long)? dilation = null, long groups = 1,
+                (long, long)? paddingAfter = null)
             {
                 long* s = stackalloc long[2]; Pair(s, stride ?? (1, 1));
-                long* p = stackalloc long[2]; Pair(p, padding ?? (0, 0));
+                long* p = stackalloc long[4]; Pair(p, padding ?? (0, 0)); Pair(p + 2, paddingAfter ?? padding ?? (0, 0));
                 long* d = stackalloc long[2]; Pair(d, dilation ?? (1, 1));
                 return Tensor.New(Native.ms_conv2d(input.Handle, weight.Handle, bias?.Handle ?? IntPtr.Zero, s, p, d, groups, out var r), r, input, (weight, bias));
             }

@@ -276,6 +276,34 @@ Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& bias, at::IntArr
       .to(torch::kFloat32);
 }
 
+// dx (n, c, h, w) from the per-image maps (1, c*s*s, h', w') of a space-to-depth input gradient,
+// in one pass (what pixel_shuffle, a crop and a cast to float32 did in three): padded-input
+// position (py, px) is map channel ch*s*s + (py % s)*s + px % s at (py / s, px / s), and rows and
+// columns past the maps (the kernel never reached them) are zero.
+template <typename scalar_t>
+void depth_to_space(const std::vector<Tensor>& maps, Tensor& dx, int64_t s, int64_t pad_y, int64_t pad_x) {
+  const int64_t c = dx.size(1), h = dx.size(2), w = dx.size(3);
+  std::vector<const scalar_t*> data;
+  for (const auto& m : maps) data.push_back(m.data_ptr<scalar_t>());
+  const int64_t sc = maps[0].stride(1), sy = maps[0].stride(2), sx = maps[0].stride(3), hp = maps[0].size(2), wp = maps[0].size(3);
+  // Where each column reads in its map row (the same for every row), -1 past the maps.
+  std::vector<int64_t> column(w);
+  for (int64_t x = 0; x < w; x++) {
+    const int64_t px = x + pad_x;
+    column[x] = px / s < wp ? px % s * sc + px / s * sx : -1;
+  }
+  float* out = dx.data_ptr<float>();
+  at::parallel_for(0, dx.size(0) * c * h, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; task++) {
+      const int64_t image = task / (c * h), ch = task / h % c, y = task % h, py = y + pad_y;
+      float* row = out + task * w;
+      if (py / s >= hp) { std::fill(row, row + w, 0.0f); continue; }
+      const scalar_t* src = data[image] + (ch * s * s + py % s * s) * sc + py / s * sy;
+      for (int64_t x = 0; x < w; x++) row[x] = column[x] >= 0 ? static_cast<float>(src[column[x]]) : 0.0f;
+    }
+  });
+}
+
 // The input gradient of a strided convolution on a few input channels (a model's first layer:
 // InceptionV1's conv2d0, 7x7/2 on 3 channels). oneDNN's backward-data runs that shape at a
 // fraction of its forward speed (52 of a conv2d2 step's 112 ms); written with space-to-depth,
@@ -286,18 +314,25 @@ Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& bias, at::IntArr
 // first layer then runs on the shim's channels-last kernel with no layout copies
 // (ChannelsLastMaxPool, ms_max_pool2d).
 struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
+  // padding: top, left, bottom, right.
   static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor bias, int64_t stride,
                         std::vector<int64_t> padding, bool bf16) {
     const auto channels_last = at::MemoryFormat::ChannelsLast;
+    const auto dtype = bf16 ? torch::kBFloat16 : x.scalar_type();
     ctx->save_for_backward({w});
     ctx->saved_data["stride"] = stride;
     ctx->saved_data["height"] = x.size(2);
     ctx->saved_data["width"] = x.size(3);
     ctx->saved_data["padding"] = padding;
     ctx->saved_data["bf16"] = bf16;
+    // The input padded (symmetrically or not), channels-last and in the convolution's precision,
+    // in one copy: the image is small, and oneDNN then convolves without padding.
+    auto input = torch::zeros({x.size(0), x.size(1), x.size(2) + padding[0] + padding[2], x.size(3) + padding[1] + padding[3]},
+                              x.options().dtype(dtype).memory_format(channels_last));
+    input.narrow(2, padding[0], x.size(2)).narrow(3, padding[1], x.size(3)).copy_(x);
     // No bias comes as an empty tensor (autograd functions take no undefined inputs).
-    return convolve(x.contiguous(channels_last), w.contiguous(channels_last), bias.numel() ? bias : Tensor(), {stride, stride},
-                    padding, {1, 1}, 1, bf16);
+    auto y = torch::conv2d(input, w.to(dtype).contiguous(channels_last), bias.numel() ? bias.to(dtype) : Tensor(), {stride, stride});
+    return bf16 ? y.to(torch::kFloat32) : y;
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
     const auto w = ctx->get_saved_variables()[0];
@@ -316,14 +351,15 @@ struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
                       .flip({2, 3})
                       .transpose(0, 1)
                       .contiguous();
-    const auto& g = grads[0];   // channels-last or not: oneDNN takes either
-    std::vector<Tensor> images;
-    for (int64_t i = 0; i < g.size(0); i++)
-      images.push_back(convolve(g.narrow(0, i, 1), phases, Tensor(), {1, 1}, {kh - 1, kw - 1}, {1, 1}, 1, bf16));
-    auto padded = torch::pixel_shuffle(torch::cat(images), s);
-    // Rows and columns of the padded input: drop the padding, add zeros for any the kernel never reached.
-    auto dx = torch::constant_pad_nd(padded, {-padding[1], width + padding[1] - padded.size(3), -padding[0],
-                                              height + padding[0] - padded.size(2)});
+    // Image by image, left in the convolution's precision: the maps go straight to dx below.
+    const auto dtype = bf16 ? torch::kBFloat16 : grads[0].scalar_type();
+    const auto g = grads[0].to(dtype);   // channels-last or not: oneDNN takes either
+    const auto kernel = phases.to(dtype);
+    std::vector<Tensor> maps;
+    for (int64_t i = 0; i < g.size(0); i++) maps.push_back(torch::conv2d(g.narrow(0, i, 1), kernel, Tensor(), {1, 1}, {kh - 1, kw - 1}));
+    auto dx = torch::empty({g.size(0), c, height, width}, grads[0].options().dtype(torch::kFloat32).memory_format(at::MemoryFormat::Contiguous));
+    AT_DISPATCH_FLOATING_TYPES_AND(at::ScalarType::BFloat16, dtype, "strided_input_conv_backward",
+                                   [&] { depth_to_space<scalar_t>(maps, dx, s, padding[0], padding[1]); });
     return {dx, Tensor(), Tensor(), Tensor(), Tensor(), Tensor()};
   }
 };
@@ -338,15 +374,21 @@ bool strided_input_conv(const Tensor& x, const Tensor& w, const Tensor& bias, co
 }
 }  // namespace
 
+// padding: top, left, bottom, right; where they differ (TensorFlow's "SAME") the input is padded
+// first, except on the first layer's path, which pads in the copy it makes anyway.
 MS_API int ms_conv2d(T x, T w, T b, const int64_t* stride, const int64_t* padding, const int64_t* dilation, int64_t groups, T* out) {
   BEGIN
   const Tensor bias = b ? *b : Tensor();
   const bool bf16 = g_conv_bf16 && x->scalar_type() == torch::kFloat32;
+  const bool symmetric = padding[0] == padding[2] && padding[1] == padding[3];
   if (strided_input_conv(*x, *w, bias, stride, dilation, groups))
     *out = wrap(StridedInputConv::apply(*x, *w, bias.defined() ? bias : torch::empty({0}, w->options()), stride[0],
-                                        vec(padding, 2), bf16));
-  else
+                                        vec(padding, 4), bf16));
+  else if (symmetric)
     *out = wrap(convolve(*x, *w, bias, vec(stride, 2), vec(padding, 2), vec(dilation, 2), groups, bf16));
+  else
+    *out = wrap(convolve(torch::constant_pad_nd(*x, {padding[1], padding[3], padding[0], padding[2]}), *w, bias, vec(stride, 2),
+                         {0, 0}, vec(dilation, 2), groups, bf16));
   END
 }
 // Transposed convolution (ONNX ConvTranspose, GAN generators); padding is symmetric here,

@@ -127,7 +127,6 @@ internal static class OnnxOps
         var dilation = node.Ints("dilations") ?? [1, 1];
         var groups = node.Int("group", 1);
         var (begin, end) = Padding(node, ShapeOf(inputs[0]), kernel, stride, dilation);
-        var symmetric = begin.SequenceEqual(end);
         var hasBias = inputs.Length > 2 && inputs[2] is not null;
         // The receptive field sees the dilated kernel; output 0 sits after the leading padding.
         var geometry = new Geometry((int)((kernel[0] - 1) * dilation[0] + 1), (int)stride[0], (int)begin[0],
@@ -135,10 +134,9 @@ internal static class OnnxOps
         return new(xs =>
         {
             var b = hasBias ? xs[2] : null;
-            if (symmetric) return F.conv2d(xs[0], xs[1], b, (stride[0], stride[1]), (begin[0], begin[1]), (dilation[0], dilation[1]), groups);
-            // Asymmetric padding (CNTK's 3/3/2/2, TensorFlow's SAME): pad first, then convolve.
-            using var padded = F.pad(xs[0], [begin[1], end[1], begin[0], end[0]]);
-            return F.conv2d(padded, xs[1], b, (stride[0], stride[1]), (0, 0), (dilation[0], dilation[1]), groups);
+            // Asymmetric padding (CNTK's 3/3/2/2, TensorFlow's SAME) is the convolution's too.
+            return F.conv2d(xs[0], xs[1], b, (stride[0], stride[1]), (begin[0], begin[1]), (dilation[0], dilation[1]), groups,
+                paddingAfter: (end[0], end[1]));
         }, hasBias ? [0, 1, 2] : [0, 1], geometry);
     }
 

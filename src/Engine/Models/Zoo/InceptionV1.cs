@@ -23,8 +23,9 @@ public sealed class InceptionV1 : ZooModel
 
     public InceptionV1()
     {
-        var x = Pad("conv2d0_pre_relu_conv_pad", ModelGraph.Input, 2, 3, 2, 3);
-        x = ConvRelu("conv2d0", x, 3, 64, 7, stride: 2, op: true);
+        // lucent pads conv2d0's input explicitly, TensorFlow's "SAME": 2 before, 3 after. The
+        // same zeros as the convolution's own padding, without a padded copy of the image.
+        var x = ConvRelu("conv2d0", ModelGraph.Input, 3, 64, 7, stride: 2, padding: 2, paddingAfter: 3, op: true);
         x = MaxPoolSame("maxpool0", x, 3, 2, 0, 1, 0, 1);
         x = Lrn("localresponsenorm0", x, LrnSize, LrnAlpha, LrnBeta, 1);
         x = ConvRelu("conv2d1", x, 64, 64, 1, op: true);
@@ -51,9 +52,9 @@ public sealed class InceptionV1 : ZooModel
     /// <summary>Convolution with bias and ReLU as one node named after lucent's ReLU layer;
     /// its parameters carry lucent's "{name}_pre_relu_conv" prefix.</summary>
     private string ConvRelu(string name, string input, int inChannels, int outChannels, int kernel, int stride = 1,
-        int padding = 0, bool op = false) =>
+        int padding = 0, bool op = false, int? paddingAfter = null) =>
         ConvUnit(name, input, inChannels, outChannels, (kernel, kernel), (stride, stride), (padding, padding),
-            convParams: name + "_pre_relu_conv", bias: true, op: op);
+            convParams: name + "_pre_relu_conv", bias: true, op: op, paddingAfter: (paddingAfter ?? padding, paddingAfter ?? padding));
 
     private string Mixed(string name, string input, int inChannels, int c1x1, int c3x3Bottleneck, int c3x3,
         int c5x5Bottleneck, int c5x5, int poolReduce)

@@ -16,7 +16,7 @@ public abstract class ZooModel : VisionModel
     protected string ConvUnit(string node, string input, int inChannels, int outChannels, (int H, int W) kernel,
         (int H, int W)? stride = null, (int H, int W)? padding = null, int groups = 1,
         string? convParams = null, bool bias = false, string? bnParams = null, double bnEps = 1e-3,
-        bool bnScale = true, bool relu = true, bool op = false)
+        bool bnScale = true, bool relu = true, bool op = false, (int H, int W)? paddingAfter = null)
     {
         convParams ??= node;
         var w = Declare(convParams + ".weight", [outChannels, inChannels / groups, kernel.H, kernel.W]);
@@ -31,9 +31,11 @@ public abstract class ZooModel : VisionModel
         }
         var s = stride ?? (1, 1);
         var p = padding ?? (0, 0);
+        // Bottom and right padding where they differ from top and left (TensorFlow "SAME").
+        var after = paddingAfter ?? p;
         Tensor BeforeRelu(Tensor x)
         {
-            var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (s.H, s.W), (p.H, p.W), groups: groups);
+            var y = F.conv2d(x, Current(w), b is null ? null : Current(b), (s.H, s.W), (p.H, p.W), groups: groups, paddingAfter: (after.H, after.W));
             if (mean is null) return y;
             using (y) return F.batch_norm(y, Current(mean), Current(variance!), gamma is null ? null : Current(gamma), Current(beta!), eps: bnEps);
         }
@@ -45,7 +47,7 @@ public abstract class ZooModel : VisionModel
         }, op, new Geometry(kernel.H, s.H, p.H, KernelW: kernel.W, StrideW: s.W, PaddingW: p.W),
         groups != 1 ? null : new UnitRule.Compute((xs, units) =>
         {
-            var y = UnitRule.SelectedConv2d(xs[0], Current(w), b is null ? null : Current(b), units, (s.H, s.W), (p.H, p.W));
+            var y = UnitRule.SelectedConv2d(xs[0], Current(w), b is null ? null : Current(b), units, (s.H, s.W), (p.H, p.W), (after.H, after.W));
             if (mean is not null)
             {
                 var convolved = y;
