@@ -25,6 +25,31 @@ public class FourierImageTests
         Assert.All(v, x => Assert.InRange(x, 0.3f, 0.7f));
     }
 
+    /// <summary>A spectrum holding only channel k's constant term gives a flat image in the
+    /// colour of column k of lucid's colour matrix (normalised by its largest column norm),
+    /// scaled as lucid scales it (the lowest frequency's 1/f weight, /4, the orthonormal inverse
+    /// FFT's 1/sqrt(HW)), through a sigmoid. Column 1 is not row 1: a transposed matrix fails.</summary>
+    [Fact]
+    public void A_constant_term_gives_a_flat_image_in_its_channels_colour()
+    {
+        const int H = 8, W = 10, K = 1;
+        const double A = 3.0;
+        using var image = new FourierImage(1, H, W, new Random(1), Device.CPU, decay: 1);
+        var spectrum = new float[image.Spectrum.shape.Aggregate(1L, (a, b) => a * b)];
+        spectrum[K * H * (W / 2 + 1) * 2] = (float)A;   // [0, K, 0, 0, real]
+        using (var given = torch.tensor(spectrum, image.Spectrum.shape, Device.CPU)) image.Spectrum.copy_(given);
+        using var scope = torch.NewDisposeScope();
+        var pixels = image.Image().data<float>();
+        double[,] m = { { 0.26, 0.09, 0.02 }, { 0.27, 0.00, -0.05 }, { 0.27, -0.09, 0.03 } };
+        var largestColumn = Enumerable.Range(0, 3).Max(c => Math.Sqrt(m[0, c] * m[0, c] + m[1, c] * m[1, c] + m[2, c] * m[2, c]));
+        var value = A * Math.Max(H, W) / 4 / Math.Sqrt(H * W);
+        for (var c = 0; c < 3; c++)
+        {
+            var expected = 1 / (1 + Math.Exp(-m[c, K] / largestColumn * value));
+            for (var p = 0; p < H * W; p++) Assert.Equal(expected, pixels[c * H * W + p], 5);
+        }
+    }
+
     [Fact]
     public void Low_frequencies_dominate_the_initial_image()
     {

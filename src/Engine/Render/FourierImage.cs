@@ -19,7 +19,7 @@ public sealed class FourierImage : IDisposable
     private const double Magic = 4.0;
 
     private readonly Tensor _scale;
-    private readonly Tensor _colorMatrixT;
+    private readonly Tensor _colorMatrix;
     private readonly int _fftWidth;
 
     public int Batch { get; }
@@ -51,16 +51,16 @@ public sealed class FourierImage : IDisposable
             for (var x = 0; x < wf; x++)
             {
                 var f = Math.Sqrt(Square(FftFreq(x, width)) + Square(FftFreq(y, height)));
-                scale[y * wf + x] = (float)(1.0 / Math.Pow(Math.Max(f, floor), decay));
+                // Magic divides here, before the inverse FFT: by a power of two, so the same bits as after it.
+                scale[y * wf + x] = (float)(1.0 / Math.Pow(Math.Max(f, floor), decay) / Magic);
             }
         _scale = torch.tensor(scale, [1, 1, height, wf, 1], device);
 
         var m = Normalised(ColorCorrelationSqrt);
-        // Pixels are row vectors (…, 3) multiplied by Mᵀ, i.e. each pixel p becomes M p.
-        var mt = new float[9];
+        var colors = new float[9];
         for (var r = 0; r < 3; r++)
-            for (var c = 0; c < 3; c++) mt[r * 3 + c] = (float)m[c, r];
-        _colorMatrixT = torch.tensor(mt, [3, 3], device);
+            for (var c = 0; c < 3; c++) colors[r * 3 + c] = (float)m[r, c];
+        _colorMatrix = torch.tensor(colors, [3, 3], device);
 
         using var scope = torch.NewDisposeScope();
         var perImage = rngs.Select(r => torch.randn([1, 3, height, wf, 2], r, initStd, device)).ToList();
@@ -89,17 +89,18 @@ public sealed class FourierImage : IDisposable
         using var scaled = Spectrum * _scale;
         using var full = torch.fft.irfft2(scaled, Height, _fftWidth);
         using var cropped = _fftWidth == Width ? null : full.narrow(3, 0, Width);
-        using var divided = (cropped ?? full) / Magic;
-        using var channelsLast = divided.permute(0, 2, 3, 1);
-        using var decorrelated = channelsLast.matmul(_colorMatrixT);
-        using var channelsFirst = decorrelated.permute(0, 3, 1, 2);
-        return channelsFirst.sigmoid();
+        // Each pixel p becomes M p: M times the images as (B, 3, H*W), which leaves them in plain
+        // NCHW layout (a channels-last result sent the transforms after it down slower kernels).
+        using var flat = (cropped ?? full).reshape(Batch, 3, Height * Width);
+        using var decorrelated = _colorMatrix.matmul(flat);
+        using var images = decorrelated.reshape(Batch, 3, Height, Width);
+        return images.sigmoid();
     }
 
     public void Dispose()
     {
         Spectrum.Dispose();
         _scale.Dispose();
-        _colorMatrixT.Dispose();
+        _colorMatrix.Dispose();
     }
 }
