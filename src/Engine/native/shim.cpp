@@ -289,9 +289,9 @@ bool native_at_batch_1(const Tensor& x, const Tensor& w, int64_t groups) {
 }
 
 // A convolution as the render runs it. On CPU a float32 image convolution runs channels-last:
-// oneDNN is as fast in that layout and returns it, so ReLU, LRN (lrn::forward_channels_last), the max pools (ChannelsLastMaxPool)
-// and channel concatenations after it stay channels-last with no layout copies between layers
-// (docs/performance.md, round 4). A single image that libtorch would send to its own kernel
+// oneDNN is as fast in that layout and returns it, so ReLU, LRN (lrn::forward_channels_last),
+// the max pools (ChannelsLastMaxPool) and channel concatenations after it stay channels-last
+// with no layout copies between layers (docs/performance.md, round 4). A single image that libtorch would send to its own kernel
 // runs as a pair with a zero image instead, so oneDNN computes it with the same bits as in any
 // batch: a unit renders the same pixels alone or packed (channels-last oneDNN and libtorch's own
 // kernel differ enough to change a 12-step render by 4/255; LensTests). CUDA, other dtypes and
