@@ -36,6 +36,47 @@ public class FastLayerTests
         Assert.True(worst < 1e-5, $"largest relative difference {worst:E2}");
     }
 
+    /// <summary>A CPU network runs channels-last (the shim's convolutions return that layout), and
+    /// LRN then runs on its channels-last kernel: the same values and input gradients as the
+    /// NCHW kernel on the same numbers, for InceptionV1's, AlexNet's and another exponent.</summary>
+    [Theory]
+    [InlineData(9, 9.99999974738e-05, 0.5, 1.0, 64)]
+    [InlineData(5, 1e-4, 0.75, 2.0, 13)]
+    [InlineData(4, 0.01, 0.6, 1.5, 7)]
+    public void Channels_last_local_response_norm_equals_the_nchw_kernel(int size, double alpha, double beta, double k, int channels)
+    {
+        using var scope = torch.NewDisposeScope();
+        const int B = 2, H = 5, W = 6;
+        // (B, H, W, C) values viewed as (B, C, H, W): channels-last memory, as a convolution leaves it.
+        var values = torch.randn([B, H, W, channels], new Random(channels), std: 40);
+        var upstream = torch.randn([B, channels, H, W], new Random(3));
+        (float[] Values, float[] Gradient) Run(Tensor input)
+        {
+            var x = input.requires_grad_();
+            var y = F.local_response_norm(x, size, alpha, beta, k);
+            (y * upstream).sum().backward();
+            return (y.data<float>(), x.grad!.data<float>());
+        }
+        var nchw = Run(values.permute(0, 3, 1, 2).contiguous());
+        var channelsLast = Run(values.clone().permute(0, 3, 1, 2));
+        static double Worst(float[] expected, float[] actual) =>
+            expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second) / Math.Max(1e-3, Math.Abs(p.First)));
+        Assert.True(Worst(nchw.Values, channelsLast.Values) < 1e-6, $"values: {Worst(nchw.Values, channelsLast.Values):E2}");
+        var scale = nchw.Gradient.Max(Math.Abs);
+        var worstGradient = nchw.Gradient.Zip(channelsLast.Gradient).Max(p => Math.Abs(p.First - p.Second)) / scale;
+        Assert.True(worstGradient < 1e-6, $"gradients: {worstGradient:E2} of the largest");
+    }
+
+    /// <summary>The channels-last LRN's gradient against float64 finite differences: narrow and wide
+    /// windows, the square-root exponents and a pow one (the NCHW kernel's checks are in
+    /// TensorBindingTests).</summary>
+    [Theory]
+    [InlineData(5, 0.1, 0.75, 2.0, 6)]
+    [InlineData(9, 0.2, 0.5, 1.0, 13)]
+    [InlineData(4, 0.3, 0.6, 1.5, 7)]
+    public void Channels_last_local_response_norm_gradient_equals_finite_differences(int size, double alpha, double beta, double k, int channels) =>
+        GradientCheck.Check([2, 3, 2, channels], x => F.local_response_norm(x.permute(0, 3, 1, 2), size, alpha, beta, k));
+
     /// <summary>TensorFlow "SAME" 3x3 stride-2 max pooling as InceptionV1 pads it (one -inf row and
     /// column at the end) is ceil_mode pooling without the pad, for even and odd sizes.</summary>
     [Theory]
@@ -180,6 +221,67 @@ public class FastLayerTests
         Assert.True(expected.Values.Zip(actual.Values).All(p => Math.Abs(p.First - p.Second) < 1e-5), "values");
         var scale = expected.Gradient.Max(Math.Abs);
         Assert.True(expected.Gradient.Zip(actual.Gradient).All(p => Math.Abs(p.First - p.Second) < 1e-5 * scale), "gradients");
+    }
+
+    /// <summary>Every max pool of a channels-last CPU network runs on the shim's channels-last kernel:
+    /// the mixed blocks' pool branches (3x3/1, padding 1) and the "SAME" 3x3/2 ceil-mode pools
+    /// between blocks give libtorch's float64 values and input gradients, on ReLU outputs as in
+    /// the network.</summary>
+    [Theory]
+    [InlineData(3, 1, 1, false, 14, 48)]
+    [InlineData(3, 1, 1, false, 7, 19)]
+    [InlineData(3, 2, 0, true, 28, 32)]
+    [InlineData(3, 2, 0, true, 13, 8)]
+    public void Channels_last_max_pool_equals_the_float64_kernel(int kernel, int stride, int padding, bool ceil, int n, int channels)
+    {
+        using var scope = torch.NewDisposeScope();
+        var values = torch.randn([2, n, n, channels], new Random(n + channels)).relu();
+        (double[] Values, double[] Gradient) Run(Tensor input)
+        {
+            var x = input.requires_grad_();
+            var y = F.max_pool2d(x, (kernel, kernel), (stride, stride), (padding, padding), ceil);
+            var weights = torch.randn(y.shape, new Random(2)).to(x.dtype);
+            (y * weights).sum().backward();
+            return (y.to(ScalarType.Float64).data<double>(), x.grad!.to(ScalarType.Float64).data<double>());
+        }
+        var expected = Run(values.permute(0, 3, 1, 2).contiguous().to(ScalarType.Float64));
+        var actual = Run(values.clone().permute(0, 3, 1, 2));
+        Assert.Equal(expected.Values, actual.Values);
+        // Windows of zeros may route their gradient to another zero: compare where the input is
+        // not zero, and the totals.
+        var input = values.permute(0, 3, 1, 2).contiguous().data<float>();
+        for (var i = 0; i < input.Length; i++)
+            if (input[i] > 0) Assert.Equal(expected.Gradient[i], actual.Gradient[i], 1e-6);
+        Assert.Equal(expected.Gradient.Sum(), actual.Gradient.Sum(), 1e-3);
+    }
+
+    /// <summary>A channels-last CPU network gives an image the same bits alone or in a batch, values
+    /// and input gradients, through convolutions, LRN, max pool and a concatenation: layers that
+    /// libtorch would give its own kernel at batch 1 (few values) run on oneDNN as a pair with a
+    /// zero image, larger ones on oneDNN directly.</summary>
+    [Theory]
+    [InlineData(16, 12)]
+    [InlineData(48, 24)]
+    public void A_channels_last_block_gives_an_image_the_same_bits_alone_or_in_a_batch(int channels, int size)
+    {
+        using var scope = torch.NewDisposeScope();
+        var images = torch.randn([4, channels, size, size], new Random(channels));
+        var w3 = torch.randn([32, channels, 3, 3], new Random(1), std: 0.1);
+        var w1 = torch.randn([16, channels, 1, 1], new Random(2), std: 0.1);
+        var wOut = torch.randn([24, 48, 3, 3], new Random(3), std: 0.1);
+        var upstream = torch.randn([4, 24, size, size], new Random(4));
+        (float[] Values, float[] Gradient) Run(Tensor input, Tensor g)
+        {
+            var x = input.clone().requires_grad_();
+            var branch = F.max_pool2d(F.local_response_norm(F.conv2d(x, w3, padding: (1, 1)).relu(), 5), (3, 3), (1, 1), (1, 1));
+            var y = F.conv2d(torch.cat([branch, F.conv2d(x, w1).relu()], 1), wOut, padding: (1, 1));
+            (y * g).sum().backward();
+            return (y.data<float>(), x.grad!.data<float>());
+        }
+        var packed = Run(images, upstream);
+        var alone = Run(images.narrow(0, 2, 1), upstream.narrow(0, 2, 1));
+        Assert.Equal(alone.Values, packed.Values.Skip(2 * alone.Values.Length).Take(alone.Values.Length).ToArray());
+        Assert.Equal(alone.Gradient, packed.Gradient.Skip(2 * alone.Gradient.Length).Take(alone.Gradient.Length).ToArray());
     }
 
     /// <summary>That gradient is computed image by image: an image's input gradient is the same

@@ -267,13 +267,44 @@ MS_API void ms_set_conv_bf16(int on) { g_conv_bf16 = on != 0; }
 MS_API int ms_get_conv_bf16() { return g_conv_bf16 ? 1 : 0; }
 
 namespace {
-// A convolution as the render runs it: float32, or on bfloat16 kernels with float32 around it.
+// A convolution in the layout it is given: float32, or on bfloat16 kernels with float32 around it.
+Tensor convolve_as_given(const Tensor& input, const Tensor& w, const Tensor& bias, at::IntArrayRef stride, at::IntArrayRef padding,
+                         at::IntArrayRef dilation, int64_t groups, bool bf16) {
+  if (!bf16) return torch::conv2d(input, w, bias, stride, padding, dilation, groups);
+  const auto bf = torch::kBFloat16;
+  return torch::conv2d(input.to(bf), w.to(bf), bias.defined() ? bias.to(bf) : Tensor(), stride, padding, dilation, groups)
+      .to(torch::kFloat32);
+}
+
+// libtorch 1.13's own choice of kernel for a CPU convolution (ConvParams::use_mkldnn): oneDNN,
+// except for a 1x1 stride-1 convolution on one thread (its own kernel below batch 16, so at
+// every batch a render uses), and for a single small image (at most 20480 input values, kernel
+// at most 3 wide, no groups), whose sums then differ from the same image's in a batch of 8.
+bool native_below_batch_16(const Tensor& w, at::IntArrayRef stride, at::IntArrayRef dilation) {
+  return w.size(2) == 1 && w.size(3) == 1 && stride[0] == 1 && stride[1] == 1 && dilation[0] == 1 && dilation[1] == 1 &&
+         torch::get_num_threads() == 1;
+}
+bool native_at_batch_1(const Tensor& x, const Tensor& w, int64_t groups) {
+  return x.size(0) == 1 && groups == 1 && !(w.size(2) > 3 && w.size(3) > 3) && x.size(1) * x.size(2) * x.size(3) <= 20480;
+}
+
+// A convolution as the render runs it. On CPU a float32 image convolution runs channels-last:
+// oneDNN is as fast in that layout and returns it, so ReLU, LRN (lrn::forward_channels_last),
+// the max pools (ChannelsLastMaxPool) and channel concatenations after it stay channels-last
+// with no layout copies between layers (docs/performance.md, round 4). A single image that libtorch would send to its own kernel
+// runs as a pair with a zero image instead, so oneDNN computes it with the same bits as in any
+// batch: a unit renders the same pixels alone or packed (channels-last oneDNN and libtorch's own
+// kernel differ enough to change a 12-step render by 4/255; LensTests). CUDA, other dtypes and
+// the one-thread 1x1 case keep the layout and kernel they are given.
 Tensor convolve(const Tensor& x, const Tensor& w, const Tensor& bias, at::IntArrayRef stride, at::IntArrayRef padding,
                 at::IntArrayRef dilation, int64_t groups, bool bf16) {
-  if (!bf16) return torch::conv2d(x, w, bias, stride, padding, dilation, groups);
-  const auto bf = torch::kBFloat16;
-  return torch::conv2d(x.to(bf), w.to(bf), bias.defined() ? bias.to(bf) : Tensor(), stride, padding, dilation, groups)
-      .to(torch::kFloat32);
+  const bool channels_last = x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.dim() == 4 && w.dim() == 4 &&
+                             !native_below_batch_16(w, stride, dilation);
+  const bool pair = channels_last && native_at_batch_1(x, w, groups);
+  Tensor input = channels_last ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
+  if (pair) input = torch::cat({input, torch::zeros_like(input)});
+  auto y = convolve_as_given(input, w, bias, stride, padding, dilation, groups, bf16);
+  return pair ? y.narrow(0, 0, 1) : y;
 }
 
 // dx (n, c, h, w) from the per-image maps (1, c*s*s, h', w') of a space-to-depth input gradient,
@@ -310,9 +341,7 @@ void depth_to_space(const std::vector<Tensor>& maps, Tensor& dx, int64_t s, int6
 // the same sum is a stride-1 convolution of the output gradient with 3*s*s output channels,
 // which runs 2.5x faster (docs/performance.md). It is computed image by image, so an image's
 // gradient never depends on the rest of its batch. The forward is the ordinary convolution,
-// in channels-last layout: oneDNN runs it as fast, and the max pool that usually follows a
-// first layer then runs on the shim's channels-last kernel with no layout copies
-// (ChannelsLastMaxPool, ms_max_pool2d).
+// channels-last like every CPU float32 convolution here (see convolve).
 struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
   // padding: top, left, bottom, right.
   static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor w, Tensor bias, int64_t stride,
@@ -401,7 +430,7 @@ MS_API int ms_conv_transpose2d(T x, T w, T b, const int64_t* stride, const int64
   END
 }
 MS_API int ms_linear(T x, T w, T b, T* out) { BEGIN *out = wrap(torch::linear(*x, *w, b ? *b : Tensor())); END }
-// Max pooling of a channels-last float32 tensor (a first layer's output, see StridedInputConv):
+// Max pooling of a channels-last float32 tensor (every CPU convolution's output is, see convolve):
 // the C channels of a position are contiguous, so each window step is one vectorised max over
 // them, and the backward routes each gradient to its window's argmax (kept as the position in
 // the window) image by image. libtorch's channels-last kernel took 5 ms forward and 8 ms backward
@@ -511,9 +540,10 @@ struct ChannelsLastMaxPool : public torch::autograd::Function<ChannelsLastMaxPoo
   }
 };
 
-// Other CPU float32 max pooling runs on oneDNN: libtorch 1.13's own NCHW kernel is scalar
-// (measured 5x slower forward and backward on InceptionV1's pools, docs/performance.md); the
-// two layout conversions are cheap copies and autograd goes through them.
+// Other CPU float32 max pooling (NCHW input: an image, a pool straight after a non-convolution)
+// runs on oneDNN: libtorch 1.13's own NCHW kernel is scalar (measured 5x slower forward and
+// backward on InceptionV1's pools, docs/performance.md); autograd goes through the two layout
+// conversions.
 MS_API int ms_max_pool2d(T x, const int64_t* kernel, const int64_t* stride, const int64_t* padding, int ceil_mode, T* out) {
   BEGIN
   const auto& a = *x;
@@ -634,6 +664,61 @@ void backward(const scalar_t* g, const scalar_t* x, const scalar_t* den, scalar_
   });
 }
 
+// Channels-last (a CPU network's layout, see convolve): a position's channels are contiguous,
+// so its window sums are direct sums of shifted rows of a zero-padded scratch (size adds per
+// channel, vectorised across channels, in double like the NCHW kernel's running sums), and a
+// task is a run of positions. sums[c] = padded[c] + ... + padded[c + width - 1].
+MS_CHANNEL_LOOPS void window_sums(const double* __restrict padded, int64_t channels, int64_t width, double* __restrict sums) {
+  for (int64_t c = 0; c < channels; c++) sums[c] = 0.0;
+  for (int64_t j = 0; j < width; j++)
+    for (int64_t c = 0; c < channels; c++) sums[c] += padded[c + j];
+}
+
+// Calls body(position, padded scratch, sums scratch) for every position, in parallel; the
+// scratch rows are zero outside [before, before + channels) (body writes only inside).
+template <typename Body>
+void for_each_position(int64_t positions, int64_t channels, int64_t size, int64_t before, const Body& body) {
+  at::parallel_for(0, positions, kBlock, [&](int64_t begin, int64_t end) {
+    std::vector<double> padded(channels + size, 0.0), sums(channels);
+    for (int64_t q = begin; q < end; q++) body(q, padded.data() + before, sums.data());
+  });
+}
+
+template <Exponent E, typename scalar_t>
+void forward_channels_last(const scalar_t* x, scalar_t* y, scalar_t* den, int64_t positions, int64_t channels, int64_t size,
+                           double alpha, double beta, double k) {
+  const scalar_t b = static_cast<scalar_t>(beta);
+  const int64_t before = size / 2;
+  for_each_position(positions, channels, size, before, [&](int64_t q, double* squares, double* sums) {
+    const int64_t at = q * channels;
+    for (int64_t c = 0; c < channels; c++) { const double v = x[at + c]; squares[c] = v * v; }
+    window_sums(squares - before, channels, size, sums);
+    for (int64_t c = 0; c < channels; c++) {
+      const scalar_t d = static_cast<scalar_t>(k + alpha / size * sums[c]);
+      den[at + c] = d;
+      y[at + c] = x[at + c] * inverse_power<E>(d, b);
+    }
+  });
+}
+
+template <Exponent E, typename scalar_t>
+void backward_channels_last(const scalar_t* g, const scalar_t* x, const scalar_t* den, scalar_t* dx, int64_t positions,
+                            int64_t channels, int64_t size, double alpha, double beta) {
+  const scalar_t b = static_cast<scalar_t>(beta);
+  const scalar_t coefficient = static_cast<scalar_t>(2 * alpha * beta / size);
+  const int64_t before = (size - 1) / 2;   // the mirrored window
+  for_each_position(positions, channels, size, before, [&](int64_t q, double* t, double* sums) {
+    const int64_t at = q * channels;
+    for (int64_t c = 0; c < channels; c++) {
+      const scalar_t d = den[at + c], scale = inverse_power<E>(d, b);
+      t[c] = static_cast<scalar_t>(g[at + c] * x[at + c] * scale / d);
+      dx[at + c] = g[at + c] * scale;
+    }
+    window_sums(t - before, channels, size, sums);
+    for (int64_t c = 0; c < channels; c++) dx[at + c] -= coefficient * x[at + c] * static_cast<scalar_t>(sums[c]);
+  });
+}
+
 // Runs kernel<exponent, scalar type> for x's dtype and beta.
 template <typename Kernel>
 void dispatch(const Tensor& x, double beta, const Kernel& kernel) {
@@ -645,15 +730,27 @@ void dispatch(const Tensor& x, double beta, const Kernel& kernel) {
 }
 }  // namespace lrn
 
+// Channels-last input (and not also plain contiguous: one channel or one position) runs on the
+// channels-last kernels and stays channels-last; anything else on the NCHW ones.
+bool lrn_channels_last(const Tensor& x) {
+  return x.dim() == 4 && !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
 struct LocalResponseNorm : public torch::autograd::Function<LocalResponseNorm> {
   static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, int64_t size, double alpha, double beta, double k) {
-    auto input = x.contiguous();
+    const bool channels_last = lrn_channels_last(x);
+    auto input = channels_last ? x : x.contiguous();
     auto y = torch::empty_like(input), denominator = torch::empty_like(input);
     const int64_t n = input.size(0), channels = input.size(1), plane = input.numel() / std::max<int64_t>(1, n * channels);
     lrn::dispatch(input, beta, [&](auto exponent, auto type) {
       using scalar_t = decltype(type);
-      lrn::forward<decltype(exponent)::value>(input.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(),
-                                              denominator.data_ptr<scalar_t>(), n, channels, plane, size, alpha, beta, k);
+      constexpr auto E = decltype(exponent)::value;
+      if (channels_last)
+        lrn::forward_channels_last<E>(input.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), denominator.data_ptr<scalar_t>(),
+                                      n * plane, channels, size, alpha, beta, k);
+      else
+        lrn::forward<E>(input.data_ptr<scalar_t>(), y.data_ptr<scalar_t>(), denominator.data_ptr<scalar_t>(), n, channels, plane,
+                        size, alpha, beta, k);
     });
     ctx->save_for_backward({input, denominator});
     ctx->saved_data["size"] = size;
@@ -667,13 +764,19 @@ struct LocalResponseNorm : public torch::autograd::Function<LocalResponseNorm> {
     const auto& denominator = saved[1];
     const auto size = ctx->saved_data["size"].toInt();
     const auto alpha = ctx->saved_data["alpha"].toDouble(), beta = ctx->saved_data["beta"].toDouble();
-    auto g = grads[0].contiguous();
+    const bool channels_last = lrn_channels_last(x);
+    auto g = grads[0].contiguous(channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
     auto dx = torch::empty_like(x);
     const int64_t n = x.size(0), channels = x.size(1), plane = x.numel() / std::max<int64_t>(1, n * channels);
     lrn::dispatch(x, beta, [&](auto exponent, auto type) {
       using scalar_t = decltype(type);
-      lrn::backward<decltype(exponent)::value>(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), denominator.data_ptr<scalar_t>(),
-                                               dx.data_ptr<scalar_t>(), n, channels, plane, size, alpha, beta);
+      constexpr auto E = decltype(exponent)::value;
+      if (channels_last)
+        lrn::backward_channels_last<E>(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), denominator.data_ptr<scalar_t>(),
+                                       dx.data_ptr<scalar_t>(), n * plane, channels, size, alpha, beta);
+      else
+        lrn::backward<E>(g.data_ptr<scalar_t>(), x.data_ptr<scalar_t>(), denominator.data_ptr<scalar_t>(), dx.data_ptr<scalar_t>(),
+                         n, channels, plane, size, alpha, beta);
     });
     return {dx, Tensor(), Tensor(), Tensor(), Tensor()};
   }
