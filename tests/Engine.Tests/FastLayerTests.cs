@@ -154,6 +154,68 @@ public class FastLayerTests
         Assert.True(worst < 1e-5, $"largest difference {worst:E2} of the largest gradient");
     }
 
+    /// <summary>Bilinear resizing (the render's random scale and its upsample to the model's
+    /// input, on the shim's kernel for CPU float32) gives libtorch's float64 values and input
+    /// gradients: up, down and same size, both corner conventions, and a crop (a strided view).</summary>
+    [Theory]
+    [InlineData(144, 155, false, false)]
+    [InlineData(144, 129, false, true)]
+    [InlineData(151, 224, true, true)]
+    [InlineData(7, 7, false, false)]
+    [InlineData(5, 13, true, false)]
+    [InlineData(9, 4, true, false)]
+    public void Bilinear_resize_equals_the_float64_kernel(int size, int target, bool alignCorners, bool crop)
+    {
+        using var scope = torch.NewDisposeScope();
+        var image = torch.randn([2, 3, size + 5, size + 6], new Random(size));
+        Tensor Input(Tensor t) => crop ? t.narrow(2, 3, size).narrow(3, 2, size + 1) : t.narrow(2, 0, size).narrow(3, 0, size + 1).contiguous();
+        var x32 = image.clone().requires_grad_();
+        var y32 = F.interpolate(Input(x32), (target, target + 2), alignCorners);
+        var upstream = torch.randn(y32.shape, new Random(1));
+        (y32 * upstream).sum().backward();
+        var x64 = image.to(ScalarType.Float64).requires_grad_();
+        var y64 = F.interpolate(Input(x64), (target, target + 2), alignCorners);
+        (y64 * upstream.to(ScalarType.Float64)).sum().backward();
+        Assert.Equal(y64.shape, y32.shape);
+        Assert.True(RelativeDifference(y64.data<double>(), y32.data<float>()) < 5e-5, "values");
+        Assert.True(RelativeDifference(x64.grad!.data<double>(), x32.grad!.data<float>()) < 5e-5, "input gradients");
+    }
+
+    /// <summary>Grid sampling on an affine grid (the render's random rotation, on the shim's kernel
+    /// for CPU float32) gives libtorch's float64 values and input gradients, with samples falling
+    /// outside the image (zeros), at 0 and 90 degrees, and in both corner conventions.</summary>
+    [Theory]
+    [InlineData(10, false)]
+    [InlineData(-7, true)]
+    [InlineData(0, false)]
+    [InlineData(90, true)]
+    public void Rotation_grid_sample_equals_the_float64_kernel(double degrees, bool alignCorners)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (cos, sin) = ((float)Math.Cos(degrees * Math.PI / 180), (float)Math.Sin(degrees * Math.PI / 180));
+        // A shift of a tenth of the image puts some samples outside it.
+        var theta = torch.tensor([cos, -sin, 0.1f, sin, cos, -0.05f, cos, sin, 0f, -sin, cos, 0.2f], [2, 2, 3]);
+        var image = torch.randn([2, 3, 37, 41], new Random(7));
+        var grid = F.affine_grid(theta, [2, 3, 33, 39], alignCorners);
+        var x32 = image.clone().requires_grad_();
+        var y32 = F.grid_sample(x32, grid, align_corners: alignCorners);
+        var upstream = torch.randn(y32.shape, new Random(2));
+        (y32 * upstream).sum().backward();
+        var x64 = image.to(ScalarType.Float64).requires_grad_();
+        var y64 = F.grid_sample(x64, grid.to(ScalarType.Float64), align_corners: alignCorners);
+        (y64 * upstream.to(ScalarType.Float64)).sum().backward();
+        Assert.True(RelativeDifference(y64.data<double>(), y32.data<float>()) < 1e-5, "values");
+        Assert.True(RelativeDifference(x64.grad!.data<double>(), x32.grad!.data<float>()) < 1e-5, "input gradients");
+        Assert.Contains(y32.data<float>(), v => v == 0);   // some samples fell outside
+    }
+
+    /// <summary>The largest difference relative to the largest expected magnitude.</summary>
+    private static double RelativeDifference(double[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        return expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / expected.Max(Math.Abs);
+    }
+
     /// <summary>Padding that differs before and after (TensorFlow "SAME": InceptionV1's conv2d0
     /// pads 2 before and 3 after) is the convolution's own: values and input gradients equal an
     /// explicit zero pad and a float64 convolution, on the first layer's path (few channels,
@@ -182,10 +244,8 @@ public class FastLayerTests
         var y64 = F.conv2d(F.pad(x64, [left, right, top, bottom]), weight.to(ScalarType.Float64), bias.to(ScalarType.Float64), (stride, stride));
         (y64 * upstream.to(ScalarType.Float64)).sum().backward();
         Assert.Equal(y64.shape, y32.shape);
-        static double Worst(double[] expected, float[] actual) =>
-            expected.Zip(actual).Max(p => Math.Abs(p.First - p.Second)) / expected.Max(Math.Abs);
-        var values = Worst(y64.data<double>(), y32.data<float>());
-        var gradients = Worst(x64.grad!.data<double>(), x32.grad!.data<float>());
+        var values = RelativeDifference(y64.data<double>(), y32.data<float>());
+        var gradients = RelativeDifference(x64.grad!.data<double>(), x32.grad!.data<float>());
         Assert.True(values < tolerance, $"values {values:E2}");
         Assert.True(gradients < tolerance, $"input gradients {gradients:E2}");
     }

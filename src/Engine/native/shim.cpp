@@ -793,19 +793,228 @@ MS_API int ms_local_response_norm(T x, int64_t size, double alpha, double beta, 
   }
   END
 }
+// Bilinear resizing and grid sampling of image batches on CPU float32: the transforms every
+// render step runs (random scale and rotation, then the upsample to the model's input). With
+// libtorch 1.13's kernels the chain took ~12 ms forward and backward at batch 8, 128 px (most of
+// it the rotation's backward); with these ~10 ms (docs/performance.md). They compute the same
+// sums: the forward with libtorch's source positions, weights and order, the backward of a
+// resize as two separable passes and that of a grid sample as each image's scatter, one image
+// per task, so an image's values never depend on its batch.
+namespace resample {
+// Along one axis of a bilinear resize: for each output index its two source indices and
+// weights, as libtorch computes them (area_pixel_compute_source_index, linear; the same size
+// copies).
+struct Taps {
+  std::vector<int64_t> first, second;
+  std::vector<float> w_first, w_second;
+};
+Taps taps(int64_t in, int64_t out, bool align_corners) {
+  Taps t{std::vector<int64_t>(out), std::vector<int64_t>(out), std::vector<float>(out), std::vector<float>(out)};
+  const float scale = align_corners ? (out > 1 ? static_cast<float>(in - 1) / (out - 1) : 0.0f) : static_cast<float>(in) / out;
+  for (int64_t o = 0; o < out; o++) {
+    if (in == out) { t.first[o] = t.second[o] = o; t.w_first[o] = 1; t.w_second[o] = 0; continue; }
+    float real = align_corners ? scale * o : static_cast<float>(scale * (o + 0.5) - 0.5);
+    if (!align_corners && real < 0) real = 0;
+    const int64_t i0 = static_cast<int64_t>(real);
+    t.first[o] = i0;
+    t.second[o] = i0 + (i0 < in - 1 ? 1 : 0);
+    t.w_second[o] = std::min(std::max(real - i0, 0.0f), 1.0f);
+    t.w_first[o] = 1.0f - t.w_second[o];
+  }
+  return t;
+}
+
+// Every (plane, output row) of x resized to y (planes, ho, wo); x is (n, c, h, w) with any strides
+// (the render resizes crops, which are views).
+void resize_forward(const Tensor& x, float* y, int64_t ho, int64_t wo, bool align_corners) {
+  const int64_t c = x.size(1), h = x.size(2), w = x.size(3);
+  const int64_t sn = x.stride(0), sc = x.stride(1), sh = x.stride(2), sw = x.stride(3);
+  const float* data = x.data_ptr<float>();
+  const Taps rows = taps(h, ho, align_corners), cols = taps(w, wo, align_corners);
+  at::parallel_for(0, x.size(0) * c * ho, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t task = begin; task < end; task++) {
+      const int64_t p = task / ho, o = task % ho;
+      const float* plane = data + p / c * sn + p % c * sc;
+      const float* r0 = plane + rows.first[o] * sh;
+      const float* r1 = plane + rows.second[o] * sh;
+      float* out = y + task * wo;
+      const float a = rows.w_first[o], b = rows.w_second[o];
+      for (int64_t j = 0; j < wo; j++) {
+        const int64_t c0 = cols.first[j] * sw, c1 = cols.second[j] * sw;
+        const float t0 = r0[c0] * cols.w_first[j] + r0[c1] * cols.w_second[j];
+        const float t1 = r1[c0] * cols.w_first[j] + r1[c1] * cols.w_second[j];
+        out[j] = t0 * a + t1 * b;
+      }
+    }
+  });
+}
+
+// The input gradient, plane by plane: each output row's gradient is first spread along its row
+// (to input columns), then added to its two input rows.
+void resize_backward(const float* g, float* dx, int64_t planes, int64_t h, int64_t w, int64_t ho, int64_t wo, bool align_corners) {
+  const Taps rows = taps(h, ho, align_corners), cols = taps(w, wo, align_corners);
+  at::parallel_for(0, planes, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> spread(w);
+    for (int64_t p = begin; p < end; p++) {
+      float* d = dx + p * h * w;
+      std::fill(d, d + h * w, 0.0f);
+      for (int64_t o = 0; o < ho; o++) {
+        const float* go = g + (p * ho + o) * wo;
+        std::fill(spread.begin(), spread.end(), 0.0f);
+        for (int64_t j = 0; j < wo; j++) {
+          spread[cols.first[j]] += cols.w_first[j] * go[j];
+          spread[cols.second[j]] += cols.w_second[j] * go[j];
+        }
+        float* d0 = d + rows.first[o] * w;
+        float* d1 = d + rows.second[o] * w;
+        const float a = rows.w_first[o], b = rows.w_second[o];
+        for (int64_t i = 0; i < w; i++) d0[i] += a * spread[i];
+        for (int64_t i = 0; i < w; i++) d1[i] += b * spread[i];
+      }
+    }
+  });
+}
+
+// One output row of a bilinear grid sample with zeros outside: for each position its four
+// corners (north-west, north-east, south-west, south-east) as offsets in the plane and their
+// weights, as libtorch's vectorised kernel computes them (ComputeLocation, ApplyGridSample). A
+// corner outside the plane gets weight 0 and offset 0, so the loops over channels below have no
+// branches: its term is an exact zero as in libtorch (images are finite).
+struct RowCorners {
+  std::vector<int32_t> offset[4];
+  std::vector<float> weight[4];
+  void compute(const float* grid, int64_t wo, int64_t h, int64_t w, bool align_corners) {
+    for (int k = 0; k < 4; k++) { offset[k].resize(wo); weight[k].resize(wo); }
+    const float sx = align_corners ? static_cast<float>(w - 1) / 2 : static_cast<float>(w) / 2;
+    const float sy = align_corners ? static_cast<float>(h - 1) / 2 : static_cast<float>(h) / 2;
+    for (int64_t j = 0; j < wo; j++) {
+      // Positions beyond a pixel outside (and NaN) read only zeros: clamped there, the int casts stay defined.
+      const float x = std::fmin(std::fmax(align_corners ? (grid[2 * j] + 1) * sx : (grid[2 * j] + 1) * sx - 0.5f, -2.0f), w + 1.0f);
+      const float y = std::fmin(std::fmax(align_corners ? (grid[2 * j + 1] + 1) * sy : (grid[2 * j + 1] + 1) * sy - 0.5f, -2.0f), h + 1.0f);
+      const float xf = std::floor(x), yf = std::floor(y);
+      const float fw = x - xf, fe = 1 - fw, fn = y - yf, fs = 1 - fn;
+      const int64_t x_w = static_cast<int64_t>(xf), y_n = static_cast<int64_t>(yf);
+      const float weights[4] = {fs * fe, fs * fw, fn * fe, fn * fw};
+      for (int k = 0; k < 4; k++) {
+        const int64_t yy = y_n + k / 2, xx = x_w + k % 2;
+        const bool inside = yy >= 0 && yy < h && xx >= 0 && xx < w;
+        offset[k][j] = inside ? static_cast<int32_t>(yy * w + xx) : 0;
+        weight[k][j] = inside ? weights[k] : 0.0f;
+      }
+    }
+  }
+};
+
+// One channel's output row: four gathers per position (vectorised where AVX2 is: built for it
+// and for baseline x86-64, picked at load time).
+__attribute__((target_clones("avx2", "default"))) void sample_row(const float* __restrict plane, const RowCorners& k, float* __restrict out, int64_t wo) {
+  const int32_t *o0 = k.offset[0].data(), *o1 = k.offset[1].data(), *o2 = k.offset[2].data(), *o3 = k.offset[3].data();
+  const float *w0 = k.weight[0].data(), *w1 = k.weight[1].data(), *w2 = k.weight[2].data(), *w3 = k.weight[3].data();
+  for (int64_t j = 0; j < wo; j++) out[j] = plane[o0[j]] * w0[j] + plane[o1[j]] * w1[j] + plane[o2[j]] * w2[j] + plane[o3[j]] * w3[j];
+}
+
+// x (n, c, h, w), grid (n, ho, wo, 2) -> y (n, c, ho, wo), by (image, output row).
+void grid_forward(const float* x, const float* grid, float* y, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho, int64_t wo,
+                  bool align_corners) {
+  at::parallel_for(0, n * ho, 8, [&](int64_t begin, int64_t end) {
+    RowCorners k;
+    for (int64_t task = begin; task < end; task++) {
+      const int64_t b = task / ho, o = task % ho;
+      k.compute(grid + (b * ho + o) * wo * 2, wo, h, w, align_corners);
+      for (int64_t ch = 0; ch < c; ch++) sample_row(x + (b * c + ch) * h * w, k, y + ((b * c + ch) * ho + o) * wo, wo);
+    }
+  });
+}
+
+// The input gradient: each image's scatter is its own task, so no two tasks add to one value.
+void grid_backward(const float* g, const float* grid, float* dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho, int64_t wo,
+                   bool align_corners) {
+  at::parallel_for(0, n, 1, [&](int64_t begin, int64_t end) {
+    RowCorners k;
+    for (int64_t b = begin; b < end; b++) {
+      std::fill(dx + b * c * h * w, dx + (b + 1) * c * h * w, 0.0f);
+      for (int64_t o = 0; o < ho; o++) {
+        k.compute(grid + (b * ho + o) * wo * 2, wo, h, w, align_corners);
+        for (int64_t ch = 0; ch < c; ch++) {
+          float* plane = dx + (b * c + ch) * h * w;
+          const float* go = g + ((b * c + ch) * ho + o) * wo;
+          for (int64_t j = 0; j < wo; j++)
+            for (int q = 0; q < 4; q++) plane[k.offset[q][j]] += k.weight[q][j] * go[j];
+        }
+      }
+    }
+  });
+}
+
+// The inputs these kernels take: CPU float32 images (others go to libtorch).
+bool image(const Tensor& x) { return x.device().is_cpu() && x.scalar_type() == torch::kFloat32 && x.dim() == 4; }
+}  // namespace resample
+
+struct BilinearResize : public torch::autograd::Function<BilinearResize> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, int64_t ho, int64_t wo, bool align_corners) {
+    const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+    auto y = torch::empty({n, c, ho, wo}, x.options().memory_format(at::MemoryFormat::Contiguous));
+    resample::resize_forward(x, y.data_ptr<float>(), ho, wo, align_corners);
+    ctx->saved_data["shape"] = std::vector<int64_t>{n, c, h, w};
+    ctx->saved_data["align_corners"] = align_corners;
+    return y;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    const auto s = ctx->saved_data["shape"].toIntVector();
+    auto g = grads[0].contiguous();
+    auto dx = torch::empty({s[0], s[1], s[2], s[3]}, g.options());
+    resample::resize_backward(g.data_ptr<float>(), dx.data_ptr<float>(), s[0] * s[1], s[2], s[3], g.size(2), g.size(3),
+                              ctx->saved_data["align_corners"].toBool());
+    return {dx, Tensor(), Tensor(), Tensor()};
+  }
+};
+
+// Grid sampling whose grid needs no gradient (the render's rotation: a fixed affine grid).
+struct BilinearGridSample : public torch::autograd::Function<BilinearGridSample> {
+  static Tensor forward(torch::autograd::AutogradContext* ctx, Tensor x, Tensor grid, bool align_corners) {
+    const int64_t n = x.size(0), c = x.size(1), ho = grid.size(1), wo = grid.size(2);
+    auto y = torch::empty({n, c, ho, wo}, x.options());
+    resample::grid_forward(x.data_ptr<float>(), grid.data_ptr<float>(), y.data_ptr<float>(), n, c, x.size(2), x.size(3), ho, wo,
+                           align_corners);
+    ctx->save_for_backward({grid});
+    ctx->saved_data["shape"] = std::vector<int64_t>{n, c, x.size(2), x.size(3)};
+    ctx->saved_data["align_corners"] = align_corners;
+    return y;
+  }
+  static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
+    const auto grid = ctx->get_saved_variables()[0];
+    const auto s = ctx->saved_data["shape"].toIntVector();
+    auto g = grads[0].contiguous();
+    auto dx = torch::empty({s[0], s[1], s[2], s[3]}, g.options());
+    resample::grid_backward(g.data_ptr<float>(), grid.data_ptr<float>(), dx.data_ptr<float>(), s[0], s[1], s[2], s[3], grid.size(1),
+                            grid.size(2), ctx->saved_data["align_corners"].toBool());
+    return {dx, Tensor(), Tensor()};
+  }
+};
+
 MS_API int ms_pad_constant(T x, const int64_t* pads, int n, double value, T* out) { BEGIN *out = wrap(torch::constant_pad_nd(*x, vec(pads, n), value)); END }
 MS_API int ms_upsample_nearest2d(T x, int64_t h, int64_t w, T* out) {
   BEGIN *out = wrap(torch::upsample_nearest2d(*x, {h, w}, c10::nullopt, c10::nullopt)); END
 }
 MS_API int ms_upsample_bilinear2d(T x, int64_t h, int64_t w, int align_corners, T* out) {
-  BEGIN *out = wrap(torch::upsample_bilinear2d(*x, {h, w}, align_corners != 0, c10::nullopt, c10::nullopt)); END
+  BEGIN
+  if (resample::image(*x)) *out = wrap(BilinearResize::apply(*x, h, w, align_corners != 0));
+  else *out = wrap(torch::upsample_bilinear2d(*x, {h, w}, align_corners != 0, c10::nullopt, c10::nullopt));
+  END
 }
 MS_API int ms_affine_grid(T theta, const int64_t* size, int n, int align_corners, T* out) {
   BEGIN *out = wrap(torch::affine_grid_generator(*theta, vec(size, n), align_corners != 0)); END
 }
 // mode: 0 bilinear, 1 nearest; padding: 0 zeros, 1 border, 2 reflection (libtorch's codes).
 MS_API int ms_grid_sample(T x, T grid, int mode, int padding, int align_corners, T* out) {
-  BEGIN *out = wrap(torch::grid_sampler(*x, *grid, mode, padding, align_corners != 0)); END
+  BEGIN
+  const auto& g = *grid;
+  if (mode == 0 && padding == 0 && resample::image(*x) && x->is_contiguous() && !g.requires_grad() && g.scalar_type() == torch::kFloat32 &&
+      g.is_contiguous() && g.dim() == 4 && g.size(0) == x->size(0) && g.size(3) == 2)
+    *out = wrap(BilinearGridSample::apply(*x, g, align_corners != 0));
+  else
+    *out = wrap(torch::grid_sampler(*x, g, mode, padding, align_corners != 0));
+  END
 }
 MS_API int ms_softmax(T x, int64_t dim, T* out) { BEGIN *out = wrap(torch::softmax(*x, dim)); END }
 MS_API int ms_log_softmax(T x, int64_t dim, T* out) { BEGIN *out = wrap(torch::log_softmax(*x, dim)); END }
