@@ -52,6 +52,9 @@ public sealed class NaiveLoop(string script, string python = "/usr/bin/python3")
         var start = new ProcessStartInfo(python) { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(script);
         foreach (var a in args) start.ArgumentList.Add(a);
+        // The reference runs with the machine's default malloc, as a plain loop would: not the
+        // huge-page heap the microscope launcher asks glibc for (docs/performance.md).
+        start.Environment.Remove("GLIBC_TUNABLES");
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {python}");
         var stderr = process.StandardError.ReadToEndAsync();
         var stdout = process.StandardOutput.ReadToEnd();
