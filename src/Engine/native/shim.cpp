@@ -359,9 +359,10 @@ struct StridedInputConv : public torch::autograd::Function<StridedInputConv> {
     auto input = torch::zeros({x.size(0), x.size(1), x.size(2) + padding[0] + padding[2], x.size(3) + padding[1] + padding[3]},
                               x.options().dtype(dtype).memory_format(channels_last));
     input.narrow(2, padding[0], x.size(2)).narrow(3, padding[1], x.size(3)).copy_(x);
-    // No bias comes as an empty tensor (autograd functions take no undefined inputs).
-    auto y = torch::conv2d(input, w.to(dtype).contiguous(channels_last), bias.numel() ? bias.to(dtype) : Tensor(), {stride, stride});
-    return bf16 ? y.to(torch::kFloat32) : y;
+    // No bias comes as an empty tensor (autograd functions take no undefined inputs). The input
+    // is already in the convolution's precision, so convolve_as_given casts only the weights.
+    return convolve_as_given(input, w.contiguous(channels_last), bias.numel() ? bias : Tensor(), {stride, stride}, {0, 0}, {1, 1}, 1,
+                             bf16);
   }
   static torch::autograd::tensor_list backward(torch::autograd::AutogradContext* ctx, torch::autograd::tensor_list grads) {
     const auto w = ctx->get_saved_variables()[0];
