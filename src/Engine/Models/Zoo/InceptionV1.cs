@@ -54,7 +54,7 @@ public sealed class InceptionV1 : ZooModel
     private string ConvRelu(string name, string input, int inChannels, int outChannels, int kernel, int stride = 1,
         int padding = 0, bool op = false, int? paddingAfter = null) =>
         ConvUnit(name, input, inChannels, outChannels, (kernel, kernel), (stride, stride), (padding, padding),
-            convParams: name + "_pre_relu_conv", bias: true, op: op, paddingAfter: (paddingAfter ?? padding, paddingAfter ?? padding));
+            convParams: name + "_pre_relu_conv", bias: true, op: op, paddingAfter: paddingAfter is int after ? (after, after) : null);
 
     private string Mixed(string name, string input, int inChannels, int c1x1, int c3x3Bottleneck, int c3x3,
         int c5x5Bottleneck, int c5x5, int poolReduce)
